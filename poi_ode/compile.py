@@ -1,0 +1,281 @@
+"""From the symbolic model to fast numeric functions, generated once and cached.
+
+The right-hand side, its analytic Jacobian, the flow rates and the outputs are printed as
+Python source from the sympy expressions (with common-subexpression elimination), compiled
+with :func:`exec`, and cached in memory and on disk (``$POI_ODE_CACHE`` or
+``~/.cache/poi_ode``) under a hash of the expressions.  The generated code is an artefact:
+the sympy model stays the one source.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+import sympy as sp
+from sympy.printing.pycode import PythonCodePrinter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model.core import Model
+
+__all__ = ["CompiledModel", "compile_model", "cache_dir"]
+
+_GENERATOR_VERSION = "4"
+_MEMORY: dict[str, dict[str, Callable]] = {}
+
+
+def cache_dir() -> Path | None:
+    """Folder for generated code: ``$POI_ODE_CACHE``, else ``~/.cache/poi_ode``; None if not writable.
+
+    Set ``POI_ODE_CACHE=off`` to disable the disk cache.
+    """
+    env = os.environ.get("POI_ODE_CACHE")
+    if env == "off":
+        return None
+    path = Path(env) if env else Path.home() / ".cache" / "poi_ode"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
+class _Printer(PythonCodePrinter):
+    """Python printer using the math module, with integer powers as products."""
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.as_base_exp()
+        if exp.is_Integer and 1 < abs(int(exp)) <= 4:
+            body = "(" + "*".join([self.parenthesize(base, 100)] * abs(int(exp))) + ")"
+            return body if exp > 0 else f"(1.0/{body})"
+        if exp == -1:
+            return f"(1.0/{self.parenthesize(base, 100)})"
+        return super()._print_Pow(expr, rational=rational)
+
+
+class _VectorPrinter(_Printer):
+    """Printer whose functions work elementwise on numpy arrays."""
+
+    def _print_Function(self, expr):
+        return f"np.{expr.func.__name__}({', '.join(self._print(a) for a in expr.args)})"
+
+    _print_exp = _print_Function
+    _print_log = _print_Function
+
+
+def _block(exprs: list[sp.Expr], printer: _Printer, indent: str = "    ") -> tuple[list[str], list[str]]:
+    """CSE over ``exprs``; return assignment lines and the printed reduced expressions."""
+    reps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), order="none")
+    lines = [f"{indent}{printer.doprint(s)} = {printer.doprint(e)}" for s, e in reps]
+    return lines, [printer.doprint(e) for e in reduced]
+
+
+class _Hoist:
+    """Replace maximal parameter-only subexpressions by constants computed once per parameter set.
+
+    ``ln 2 / t_half * f_lung`` in a rate becomes one constant ``h3``; the solver's right-hand
+    side then multiplies it by the state, instead of recomputing it at every call.
+    """
+
+    def __init__(self, params: set[sp.Symbol]) -> None:
+        self.params = params
+        self.table: dict[sp.Expr, sp.Symbol] = {}
+
+    def _const(self, e: sp.Expr) -> bool:
+        return e.free_symbols <= self.params
+
+    def _symbol(self, e: sp.Expr) -> sp.Expr:
+        if e.is_Atom:
+            return e
+        if e not in self.table:
+            self.table[e] = sp.Symbol(f"h{len(self.table)}")
+        return self.table[e]
+
+    def __call__(self, e: sp.Expr) -> sp.Expr:
+        if e.is_Atom:
+            return e
+        if self._const(e):
+            return self._symbol(e)
+        if isinstance(e, (sp.Add, sp.Mul)):
+            const = [a for a in e.args if self._const(a)]
+            rest = [self(a) for a in e.args if not self._const(a)]
+            head = [self._symbol(e.func(*const))] if const else []
+            return e.func(*head, *rest, evaluate=False)
+        return e.func(*[self(a) for a in e.args])
+
+
+def _unpack(names: list[str], source: str) -> str:
+    if not names:
+        return ""
+    return f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {source}"
+
+
+def _pick(names: list[str], body: list[str], source: str = "q") -> list[str]:
+    """Lines binding only the names of ``names`` that ``body`` uses (by position in ``source``)."""
+    text = "\n".join(body)
+    return [f"    {name} = {source}[{i}]" for i, name in enumerate(names) if re.search(rf"\b{name}\b", text)]
+
+
+def _source(model: "Model") -> str:
+    """Python source of prepare, rhs, jac, flows and outputs for ``model``."""
+    n = len(model.states)
+    y_sym = [s.symbol for s in model.states]
+    p_sym = [p.symbol for p in model.parameters]
+    safe = {s: sp.Symbol(f"y{i}") for i, s in enumerate(y_sym)}
+    safe.update({s: sp.Symbol(f"p{i}") for i, s in enumerate(p_sym)})
+    safe[sp.Symbol("t", real=True, nonnegative=True)] = sp.Symbol("t")
+
+    rhs = [e.xreplace(safe) for e in model.rhs_expressions()]
+    ys = [safe[s] for s in y_sym]
+    jac = sp.Matrix(rhs).jacobian(ys)
+    nz = [(i, j) for i in range(n) for j in range(n) if jac[i, j] != 0]
+    flows = [model.expand(f.rate).xreplace(safe) for f in model.flows]
+    outputs = [e.xreplace(safe) for e in model.output_expressions().values()]
+
+    hoist = _Hoist({safe[s] for s in p_sym})
+    rhs = [hoist(e) for e in rhs]
+    jac_entries = [hoist(jac[i, j]) for i, j in nz]
+    flows = [hoist(e) for e in flows]
+    outputs = [hoist(e) for e in outputs]
+    constants = list(hoist.table)
+    q_names = [f"p{i}" for i in range(len(p_sym))] + [str(hoist.table[c]) for c in constants]
+
+    scalar, vector = _Printer({"fully_qualified_modules": False}), _VectorPrinter({"fully_qualified_modules": False})
+    out = ["import math", "from math import *", "import numpy as np", ""]
+
+    lines, printed = _block(constants, scalar)
+    out += ["def prepare(p):", _unpack([f"p{i}" for i in range(len(p_sym))], "p"), *lines]
+    out += [f"    return np.array([{', '.join([f'p{i}' for i in range(len(p_sym))] + printed)}], dtype=float)", ""]
+
+    unpack_y = _unpack([f"y{i}" for i in range(n)], "y")
+    lines, printed = _block(rhs, scalar)
+    body = [*lines, f"    return np.array([{', '.join(printed)}])"]
+    out += ["def rhs(t, y, q):", unpack_y, *_pick(q_names, body), *body, ""]
+
+    lines, printed = _block(jac_entries, scalar)
+    body = [*lines, f"    J = np.zeros(({n}, {n}))", *(f"    J[{i}, {j}] = {e}" for (i, j), e in zip(nz, printed))]
+    out += ["def jac(t, y, q):", unpack_y, *_pick(q_names, body), *body, "    return J", ""]
+
+    for name, exprs in (("flows", flows), ("outputs", outputs)):
+        lines, printed = _block(exprs, vector)
+        out += [f"def {name}(t, y, q):", "    y = np.asarray(y, dtype=float)", "    t = np.asarray(t, dtype=float)"]
+        out += [f"    y{i} = y[..., {i}]" for i in range(n)]
+        out += [*_pick(q_names, [*lines, *printed]), *lines]
+        out += ["    shape = np.broadcast(t, y[..., 0]).shape"]
+        items = ", ".join(f"np.broadcast_to({e}, shape)" for e in printed)
+        out += [f"    return np.stack([{items}], axis=-1)" if printed else "    return np.zeros(shape + (0,))", ""]
+    out.append(f"JAC_NONZERO = {nz!r}")
+    text = "\n".join(line for line in out if line != "")
+    return re.sub(r"\n(def )", r"\n\n\1", text) + "\n"
+
+
+def _key(model: "Model") -> str:
+    parts = [
+        _GENERATOR_VERSION,
+        repr([s.name for s in model.states]),
+        repr([p.name for p in model.parameters]),
+        repr([a.name for a in model.assignments]),
+        *(sp.srepr(f.rate) + repr((f.source, f.target)) for f in model.flows),
+        *(sp.srepr(a.expr) for a in model.assignments),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+
+
+def _load(source: str, filename: str) -> dict[str, Callable]:
+    namespace: dict = {}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """Numeric functions of a model.
+
+    Every function but ``prepare`` takes the prepared constants ``q = prepare(p)``: the
+    parameter vector ``p`` (model order, declared units) followed by the parameter-only
+    subexpressions of the equations, computed once per parameter set.
+
+    Attributes
+    ----------
+    prepare : callable ``p -> q``
+        Constants for the functions below.
+    rhs : callable ``(t, y, q) -> dy/dt``
+        Right-hand side; ``y`` in state order and units; per day.
+    jac : callable ``(t, y, q) -> J``
+        Analytic Jacobian ``J[i, j] = d rhs_i / d y_j``.
+    flows : callable ``(t, Y, q) -> rates``
+        Every flow rate, vectorised over leading axes of ``Y``.
+    outputs : callable ``(t, Y, q) -> values``
+        Every assignment (output), vectorised.
+    source : str
+        The generated Python source.
+    key : str
+        Hash of the symbolic model the code was generated from.
+    """
+
+    prepare: Callable[[np.ndarray], np.ndarray]
+    rhs: Callable[[float, np.ndarray, np.ndarray], np.ndarray]
+    jac: Callable[[float, np.ndarray, np.ndarray], np.ndarray]
+    flows: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    outputs: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    jac_nonzero: tuple[tuple[int, int], ...]
+    output_names: tuple[str, ...]
+    no_inflow: tuple[bool, ...]
+    sinks: tuple[bool, ...]
+    incidence: np.ndarray
+    source: str
+    key: str
+
+
+def compile_model(model: "Model") -> CompiledModel:
+    """Generate (or fetch from cache) the numeric functions of ``model``."""
+    key = _key(model)
+    namespace = _MEMORY.get(key)
+    if namespace is None:
+        folder = cache_dir()
+        path = folder / f"model_{key}.py" if folder else None
+        source = None
+        if path is not None and path.exists():
+            source = path.read_text(encoding="utf-8")
+        if source is None:
+            source = _source(model)
+            if path is not None:
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(source, encoding="utf-8")
+                os.replace(tmp, path)
+        namespace = _load(source, str(path) if path else f"<poi_ode model {key}>")
+        namespace["__source__"] = source
+        _MEMORY[key] = namespace
+    used = set().union(*(sp.sympify(f.rate).free_symbols for f in model.flows)) if model.flows else set()
+    used = {s.name for s in used}
+    for a in model.assignments:
+        used |= {s.name for s in a.expr.free_symbols}
+    no_inflow = tuple(not any(f.target == s.name for f in model.flows) for s in model.states)
+    sinks = tuple(
+        not any(f.source == s.name for f in model.flows) and s.name not in used for s in model.states
+    )
+    incidence = np.zeros((len(model.states), len(model.flows)))
+    index = {s.name: i for i, s in enumerate(model.states)}
+    for k, f in enumerate(model.flows):
+        if f.target is not None:
+            incidence[index[f.target], k] += 1.0
+        if f.source is not None:
+            incidence[index[f.source], k] -= 1.0
+    return CompiledModel(
+        prepare=namespace["prepare"],
+        rhs=namespace["rhs"],
+        jac=namespace["jac"],
+        flows=namespace["flows"],
+        outputs=namespace["outputs"],
+        jac_nonzero=tuple(namespace["JAC_NONZERO"]),
+        output_names=tuple(a.name for a in model.assignments),
+        no_inflow=no_inflow,
+        sinks=sinks,
+        incidence=incidence,
+        source=namespace["__source__"],
+        key=key,
+    )

@@ -1,0 +1,108 @@
+"""Model definition: the symbolic core and one file per biological module.
+
+:func:`load_model` composes the default modules for a species and attaches its parameter
+set; :func:`compose` builds a model from any modules, so a user can drop or replace one.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+from ..errors import ModelError
+from .core import Assignment, DoseTarget, Flow, Input, Model, Module, ParameterDecl, State, sym
+from .cytokines import cytokine_module
+from .exosome import exosome_module
+from .follicles import follicle_module
+from .hormones import hormone_module
+from .insult import CHEMOTHERAPY_AGENTS, insult_module
+from .msc import msc_module
+from .paracrine import paracrine_module
+
+__all__ = [
+    "Model",
+    "Module",
+    "State",
+    "ParameterDecl",
+    "Flow",
+    "Assignment",
+    "Input",
+    "DoseTarget",
+    "sym",
+    "MODULE_BUILDERS",
+    "DEFAULT_MODULES",
+    "build_module",
+    "compose",
+    "load_model",
+    "CHEMOTHERAPY_AGENTS",
+]
+
+
+def _hormone_units(units: Mapping[str, str]) -> dict[str, str]:
+    return {
+        "amh_unit": units.get("AMH", "ng/mL"),
+        "fsh_unit": units.get("FSH", "IU/L"),
+        "e2_unit": units.get("E2", "pg/mL"),
+        "inhb_unit": units.get("InhB", "pg/mL"),
+    }
+
+
+MODULE_BUILDERS: dict[str, Callable[[Mapping[str, str]], Module]] = {
+    "msc": lambda units: msc_module(),
+    "exosome": lambda units: exosome_module(),
+    "paracrine": lambda units: paracrine_module(),
+    "cytokines": lambda units: cytokine_module(),
+    "insult": lambda units: insult_module(),
+    "follicles": lambda units: follicle_module(
+        fsh_unit=_hormone_units(units)["fsh_unit"], amh_unit=_hormone_units(units)["amh_unit"]
+    ),
+    "hormones": lambda units: hormone_module(**_hormone_units(units)),
+}
+"""Builders of the bundled modules, by name; each takes the species' hormone units."""
+
+DEFAULT_MODULES = ("msc", "exosome", "paracrine", "cytokines", "insult", "follicles", "hormones")
+"""The full model, in state order."""
+
+
+def build_module(name: str, units: Mapping[str, str] | None = None) -> Module:
+    """Build a bundled module by name, with hormone ``units`` (AMH, FSH, E2, InhB)."""
+    try:
+        builder = MODULE_BUILDERS[name]
+    except KeyError:
+        raise ModelError(f"unknown module {name!r}; bundled modules: {', '.join(MODULE_BUILDERS)}") from None
+    return builder(units or {})
+
+
+def compose(modules: Sequence[Module | str], name: str = "model", units: Mapping[str, str] | None = None) -> Model:
+    """Compose a model from modules or bundled module names."""
+    built = [m if isinstance(m, Module) else build_module(m, units) for m in modules]
+    return Model(built, name)
+
+
+def load_model(
+    species: str = "human",
+    modules: Sequence[Module | str] | None = None,
+    parameters: "str | None" = None,
+) -> Model:
+    """Load the model of a species with its parameter set attached.
+
+    Parameters
+    ----------
+    species : str
+        ``"human"`` or ``"mouse"`` (see :func:`poi_ode.parameters.available_species`).
+    modules : sequence of Module or str, optional
+        A subset or replacement of :data:`DEFAULT_MODULES`; inputs of missing modules take
+        their neutral values.
+    parameters : str, optional
+        Path of another parameter TOML file (default: the bundled set of ``species``).
+
+    Returns
+    -------
+    Model
+        With ``model.parameters`` set and checked (every parameter has a value in a
+        convertible unit, bounds inside the structural domain).
+    """
+    from ..parameters import load_parameter_set
+
+    pset = load_parameter_set(parameters or species)
+    model = compose(modules or DEFAULT_MODULES, name=pset.species, units=pset.info.get("units", {}))
+    model.attach(pset)
+    return model

@@ -1,0 +1,97 @@
+"""Follicle pools: primordial reserve, growing stages, atresia and ovulation sinks."""
+from __future__ import annotations
+
+from .core import Module
+
+FOLLICLES = "follicles"
+
+
+def follicle_module(fsh_unit: str = "IU/L", amh_unit: str = "ng/mL") -> Module:
+    """Build the follicle module (counts per individual, both ovaries).
+
+    Stages: primordial -> primary -> secondary -> small antral -> large antral -> ovulation.
+    Each growing stage has a mean residence time ``tau`` and a survival fraction ``s`` (the
+    share that matures rather than becoming atretic), so maturation is s/tau and atresia
+    (1-s)/tau times a modifier. Every follicle that leaves a pool enters the next pool or one
+    of the two cumulative sinks, so the total is conserved.
+
+    Parameters
+    ----------
+    fsh_unit, amh_unit : str
+        Units of the FSH and AMH inputs (species-dependent assays).
+    """
+    m = Module(
+        "follicles",
+        "Primordial follicles are activated first-order; activation is restrained by AMH and "
+        "accelerated by damage ('burn-out') and, possibly, by the paracrine signal. Circulating "
+        "chemotherapy kills primordial follicles directly. Growing follicles mature stage by stage; atresia "
+        "rises with pro-inflammatory tone and damage and falls with paracrine protection. "
+        "Small antral follicles need FSH to be selected. Atretic and ovulated follicles are "
+        "counted in cumulative sinks.",
+    )
+    F0 = m.state("F_prim", FOLLICLES, "primordial (non-growing) follicles", r"F_{0}")
+    F1 = m.state("F_pri", FOLLICLES, "primary follicles", r"F_{1}")
+    F2 = m.state("F_sec", FOLLICLES, "secondary (preantral) follicles", r"F_{2}")
+    F3 = m.state("F_sa", FOLLICLES, "small antral follicles", r"F_{3}")
+    F4 = m.state("F_la", FOLLICLES, "large antral (selectable to preovulatory) follicles", r"F_{4}")
+    F_atr = m.state("F_atretic", FOLLICLES, "cumulative atretic follicles (sink)", r"F_{\mathrm{atr}}")
+    F_ovu = m.state("F_ovulated", FOLLICLES, "cumulative ovulated follicles (sink)", r"F_{\mathrm{ovu}}")
+
+    AMH_ref = m.param("AMH_ref", amh_unit, "reference (healthy adult) serum AMH", r"\mathrm{AMH}_{\mathrm{ref}}")
+    FSH_ref = m.param("FSH_ref", fsh_unit, "reference (healthy adult) serum FSH", r"\mathrm{FSH}_{\mathrm{ref}}")
+    AMH = m.input("AMH", AMH_ref, amh_unit, "serum AMH (hormone module)")
+    FSH = m.input("FSH", FSH_ref, fsh_unit, "serum FSH (hormone module)")
+    D = m.input("D", 0, "1", "ovarian damage index (insult module)")
+    Phi = m.input("Phi", 0, "1", "fractional paracrine effect (paracrine module)")
+    C_pro = m.input("C_pro", 1, "1", "pro-inflammatory tone (cytokine module)")
+    kill = m.input("cytotoxic_kill", 0, "1/day", "primordial kill rate by chemotherapy (insult module)")
+
+    k_act = m.param("k_act", "1/day", "primordial activation rate constant at reference AMH", r"k_{\mathrm{act}}")
+    K_AMH = m.param("K_AMH", "1", "strength of AMH restraint on activation", r"K_{\mathrm{AMH}}")
+    b_D = m.param("b_act_D", "1", "rise of activation per unit damage (burn-out)", r"b_{D}")
+    b_P = m.param("b_act_P", "1", "maximal rise of activation by the paracrine signal", r"b_{P}")
+    k_pd = m.param("k_prim_death", "1/day", "baseline primordial follicle death rate", r"k_{\mathrm{pd}}")
+    a_C = m.param("a_atr_C", "1", "sensitivity of atresia to pro-inflammatory tone", r"a_{C}")
+    a_D = m.param("a_atr_D", "1", "rise of atresia per unit damage", r"a_{D}")
+    p_max = m.param("p_protect", "1", "maximal protection from atresia and kill by the paracrine signal", r"p_{\max}", (0, 1))
+    K_F = m.param("K_FSH", fsh_unit, "FSH level of half-maximal antral selection", r"K_{\mathrm{FSH}}")
+
+    tau = {}
+    surv = {}
+    for stage, latex in (("pri", "1"), ("sec", "2"), ("sa", "3"), ("la", "4")):
+        tau[stage] = m.param(f"tau_{stage}", "day", f"mean residence time, {stage} stage", rf"\tau_{{{latex}}}")
+        surv[stage] = m.param(f"s_{stage}", "1", f"fraction of {stage} follicles that mature", rf"s_{{{latex}}}", (0, 1))
+
+    act_mod = m.assign(
+        "act_modifier",
+        (1 + K_AMH) / (1 + K_AMH * AMH / AMH_ref) * (1 + b_D * D) * (1 + b_P * Phi),
+        "1",
+        "activation relative to the healthy reference",
+        r"h_{\mathrm{act}}",
+    )
+    protect = 1 - p_max * Phi
+    atr_mod = m.assign(
+        "atresia_modifier",
+        (1 + a_C * C_pro) / (1 + a_C) * (1 + a_D * D) * protect,
+        "1",
+        "atresia relative to the healthy reference",
+        r"h_{\mathrm{atr}}",
+    )
+    g_FSH = m.assign(
+        "fsh_selection", FSH / (FSH + K_F) * (FSH_ref + K_F) / FSH_ref, "1",
+        "FSH-dependent selection of small antral follicles, 1 at reference FSH", r"g_{\mathrm{FSH}}",
+    )
+
+    m.flow(F0, F1, k_act * act_mod * F0, "activation")
+    m.flow(F0, F_atr, (k_pd + kill * protect) * F0, "primordial death and chemotherapy kill")
+    pools = (("pri", F1, F2), ("sec", F2, F3), ("sa", F3, F4), ("la", F4, F_ovu))
+    for stage, src, dst in pools:
+        mature = surv[stage] / tau[stage]
+        if stage == "sa":
+            mature = mature * g_FSH
+        m.flow(src, dst, mature * src, "ovulation" if stage == "la" else f"maturation of {stage} follicles")
+        m.flow(src, F_atr, (1 - surv[stage]) / tau[stage] * atr_mod * src, f"atresia of {stage} follicles")
+
+    m.assign("AFC", F3 + F4, FOLLICLES, "antral follicle count (small and large antral)")
+    m.assign("growing", F1 + F2 + F3 + F4, FOLLICLES, "all growing follicles")
+    return m

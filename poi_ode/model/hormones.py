@@ -1,0 +1,66 @@
+"""Hormones and the cycle-averaged HPO axis: AMH, inhibin B, estradiol and FSH."""
+from __future__ import annotations
+
+from .core import Module
+
+
+def hormone_module(
+    amh_unit: str = "ng/mL", fsh_unit: str = "IU/L", e2_unit: str = "pg/mL", inhb_unit: str = "pg/mL"
+) -> Module:
+    """Build the hormone module (serum levels in the species' clinical units).
+
+    Production is normalised by healthy reference levels: a hormone equals its reference
+    when its source follicles equal their reference counts, so every production constant
+    is a sourced reference level, not a free scale.
+    """
+    m = Module(
+        "hormones",
+        "Cycle-averaged serum hormones. AMH comes from small antral follicles (and, weakly, "
+        "secondary ones); inhibin B from antral follicles; estradiol from large antral follicles "
+        "(aromatase driven by FSH) above an extra-ovarian floor. Pituitary FSH secretion falls "
+        "with estradiol and inhibin B: without ovarian feedback FSH rises to its castrate level. "
+        "Each hormone is cleared first-order with its half-life.",
+    )
+    AMH = m.state("AMH", amh_unit, "serum anti-Müllerian hormone", r"\mathrm{AMH}")
+    InhB = m.state("InhB", inhb_unit, "serum inhibin B", r"\mathrm{InhB}")
+    E2 = m.state("E2", e2_unit, "serum estradiol", r"\mathrm{E_2}")
+    FSH = m.state("FSH", fsh_unit, "serum follicle-stimulating hormone", r"\mathrm{FSH}")
+
+    F2 = m.input("F_sec", 0, "follicles", "secondary follicles")
+    F3 = m.input("F_sa", 0, "follicles", "small antral follicles")
+    F4 = m.input("F_la", 0, "follicles", "large antral follicles")
+
+    AMH_ref = m.param("AMH_ref", amh_unit, "reference (healthy adult) serum AMH", r"\mathrm{AMH}_{\mathrm{ref}}")
+    FSH_ref = m.param("FSH_ref", fsh_unit, "reference (healthy adult) serum FSH", r"\mathrm{FSH}_{\mathrm{ref}}")
+    FSH_max = m.param("FSH_castrate", fsh_unit, "serum FSH without ovarian feedback (postmenopausal/castrate)", r"\mathrm{FSH}_{\max}")
+    InhB_ref = m.param("InhB_ref", inhb_unit, "reference serum inhibin B", r"\mathrm{InhB}_{\mathrm{ref}}")
+    E2_floor = m.param("E2_floor", e2_unit, "extra-ovarian (postmenopausal) serum estradiol", r"\mathrm{E}_{2,\mathrm{floor}}")
+    E2_ov = m.param("E2_ovarian_ref", e2_unit, "ovarian share of reference serum estradiol", r"\mathrm{E}_{2,\mathrm{ov}}")
+    AFC_ref = m.param("AFC_ref", "follicles", "reference antral follicle count", r"\mathrm{AFC}_{\mathrm{ref}}")
+    LA_ref = m.param("LA_ref", "follicles", "reference count of large antral follicles", r"\mathrm{LA}_{\mathrm{ref}}")
+    w_sec = m.param("w_AMH_sec", "1", "AMH output of a secondary relative to a small antral follicle", r"w_{\mathrm{sec}}")
+    phi_I = m.param("phi_inhB", "1", "share of inhibin B in FSH negative feedback", r"\varphi_{I}", (0, 1))
+    K_F = m.param("K_FSH", fsh_unit, "FSH level of half-maximal antral selection", r"K_{\mathrm{FSH}}")
+    k_AMH = m.half_life("t_half_AMH", "day", "AMH elimination half-life", r"t_{1/2,\mathrm{AMH}}")
+    k_I = m.half_life("t_half_InhB", "day", "inhibin B elimination half-life", r"t_{1/2,\mathrm{InhB}}")
+    k_E = m.half_life("t_half_E2", "day", "estradiol elimination half-life", r"t_{1/2,\mathrm{E_2}}")
+    k_F = m.half_life("t_half_FSH", "day", "FSH elimination half-life", r"t_{1/2,\mathrm{FSH}}")
+
+    aromatase = FSH / (FSH + K_F) * (FSH_ref + K_F) / FSH_ref
+    feedback = m.assign(
+        "fsh_feedback",
+        phi_I * InhB / InhB_ref + (1 - phi_I) * E2 / (E2_floor + E2_ov),
+        "1",
+        "ovarian negative feedback on FSH, 1 at reference",
+        r"\eta",
+    )
+    gain = FSH_max / FSH_ref - 1
+    m.flow(None, AMH, k_AMH * AMH_ref * (F3 + w_sec * F2) / AFC_ref, "AMH secretion")
+    m.flow(AMH, None, k_AMH * AMH, "AMH clearance")
+    m.flow(None, InhB, k_I * InhB_ref * (F3 + F4) / AFC_ref, "inhibin B secretion")
+    m.flow(InhB, None, k_I * InhB, "inhibin B clearance")
+    m.flow(None, E2, k_E * (E2_floor + E2_ov * F4 / LA_ref * aromatase), "estradiol secretion")
+    m.flow(E2, None, k_E * E2, "estradiol clearance")
+    m.flow(None, FSH, k_F * FSH_max / (1 + gain * feedback), "pituitary FSH secretion")
+    m.flow(FSH, None, k_F * FSH, "FSH clearance")
+    return m

@@ -1,0 +1,445 @@
+"""Simulation across dose events, initial states, and the :class:`Trajectory` result."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+from scipy.integrate import odeint, solve_ivp
+from scipy.optimize import root
+
+from .dosing import Dose, Regimen, as_regimen
+from .errors import DosingError, ParameterError, SimulationError
+from .parameters import ParameterSet
+from .units import conversion_factor
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .model.core import Model
+
+__all__ = ["simulate", "steady_state", "initial_state", "Trajectory", "reserve_at_age", "resolve_parameters"]
+
+METHODS = ("LSODA", "BDF", "Radau")
+
+
+def resolve_parameters(model: "Model", params: "ParameterSet | Mapping[str, Any] | None") -> ParameterSet:
+    """The parameter set to use: the model's, a copy with changes, or the one given."""
+    if isinstance(params, ParameterSet):
+        params.check_against(model)
+        return params
+    base = model.parameter_set
+    if base is None:
+        raise ParameterError(
+            f"model {model.name!r} has no parameter set attached: pass params=ParameterSet or use load_model()"
+        )
+    return base.with_values(params) if params else base
+
+
+# --------------------------------------------------------------------------- initial states
+def _number(raw: Any) -> float:
+    from .parameters import _number as parse
+
+    return parse(raw, "reference value")
+
+
+def reserve_at_age(params: ParameterSet, age: float) -> float:
+    """Primordial follicle count at ``age`` (years), log-linear between the set's anchors.
+
+    Outside the anchors the nearest segment is extended.
+    """
+    anchors = params.info.get("reserve", {}).get("anchors", [])
+    if len(anchors) < 2:
+        raise ParameterError(f"the {params.species} set needs at least two [reserve] anchors to place the reserve by age")
+    ages = np.array([_number(a["age"]) for a in anchors])
+    logs = np.log([_number(a["count"]) for a in anchors])
+    order = np.argsort(ages)
+    ages, logs = ages[order], logs[order]
+    i = int(np.clip(np.searchsorted(ages, age) - 1, 0, len(ages) - 2))
+    slope = (logs[i + 1] - logs[i]) / (ages[i + 1] - ages[i])
+    return float(np.exp(logs[i] + slope * (age - ages[i])))
+
+
+def _frozen_and_sinks(model: "Model") -> tuple[np.ndarray, np.ndarray]:
+    """Masks of states without inflow (held at their value) and of pure sinks (start at 0)."""
+    c = model.compiled
+    return np.array(c.no_inflow), np.array(c.sinks)
+
+
+def steady_state(
+    model: "Model", params: "ParameterSet | Mapping[str, Any] | None" = None, y_fixed: Mapping[str, float] | None = None
+) -> np.ndarray:
+    """The quasi-steady state with non-renewing pools held fixed.
+
+    States with no inflow (the primordial pool, dose compartments, chemotherapy exposure)
+    keep the value given in ``y_fixed`` (0 if absent); cumulative sinks start at 0; every
+    other state is solved from dx/dt = 0, starting from a relaxation run.
+
+    Raises
+    ------
+    SimulationError
+        If no steady state is found; the message names the state with the largest residual.
+    """
+    pset = resolve_parameters(model, params)
+    c = model.compiled
+    p = c.prepare(pset.vector(model))
+    key = (c.key, p.tobytes(), tuple(sorted((y_fixed or {}).items())))
+    if key in _STEADY_CACHE:
+        return _STEADY_CACHE[key].copy()
+    frozen, sinks = _frozen_and_sinks(model)
+    free = ~(frozen | sinks)
+    y = np.zeros(len(model.states))
+    for name, value in (y_fixed or {}).items():
+        y[model.index[name]] = value
+    # neutral start: relative tones at 1, hormones at their reference where declared
+    for i, s in enumerate(model.states):
+        if free[i] and s.unit == "1" and s.name.startswith("C_"):
+            y[i] = 1.0
+    mask = free.astype(float)
+
+    def relax(t, x):
+        return c.rhs(t, x, p) * mask
+
+    def relax_jac(t, x):
+        return c.jac(t, x, p) * mask[:, None]
+
+    horizon = 10.0 * _slowest_time_scale(model, pset)
+    y = odeint(relax, y, [0.0, horizon], Dfun=relax_jac, tfirst=True, rtol=1e-6, atol=1e-12, mxstep=50000)[-1]
+    idx = np.flatnonzero(free)
+
+    def residual(z):
+        x = y.copy()
+        x[idx] = z
+        return c.rhs(0.0, x, p)[idx]
+
+    def residual_jac(z):
+        x = y.copy()
+        x[idx] = z
+        return c.jac(0.0, x, p)[np.ix_(idx, idx)]
+
+    def imbalance(z) -> np.ndarray:
+        """Net rate relative to the state's throughput (sum of its in- and outflows), with an
+        absolute floor of 1e-12 units/day for states that are empty at rest."""
+        x = y.copy()
+        x[idx] = z
+        throughput = np.abs(c.incidence) @ c.flows(0.0, x, p)
+        return np.abs(c.rhs(0.0, x, p)[idx]) / (throughput[idx] + 1e-5)
+
+    sol = root(residual, y[idx], jac=residual_jac, method="hybr", options={"xtol": 1e-12, "maxfev": 5000})
+    candidates = [sol.x, y[idx]] if np.all(np.isfinite(sol.x)) else [y[idx]]
+    best = min(candidates, key=lambda z: float(np.max(imbalance(z), initial=0.0)))
+    rel = imbalance(best)
+    if rel.size and (rel.max() > 1e-7 or np.any(best < -1e-9 * np.maximum(np.abs(best), 1.0))):
+        worst = model.states[idx[int(np.argmax(rel))]].name
+        raise SimulationError(
+            f"no steady state found for model {model.name!r}: {sol.message.strip()} "
+            f"(worst state {worst!r}, net rate {rel.max():.2g} of its throughput)"
+        )
+    sol.x = best
+    z = np.maximum(sol.x, 0.0)
+    z[z < 1e-18 * max(1.0, float(np.abs(y).max()))] = 0.0  # round-off of states that are 0 at rest
+    y[idx] = z
+    if len(_STEADY_CACHE) >= 256:
+        _STEADY_CACHE.pop(next(iter(_STEADY_CACHE)))
+    _STEADY_CACHE[key] = y.copy()
+    return y
+
+
+_STEADY_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def _slowest_time_scale(model: "Model", pset: ParameterSet) -> float:
+    """Total follicle residence time (sum of the stages' tau, days): the relaxation scale."""
+    taus = [pset[d.name].in_unit("day") for d in model.parameters if d.name.startswith("tau_")]
+    return max(sum(taus), 10.0)
+
+
+def initial_state(
+    model: "Model",
+    initial: "str | Sequence[float] | Mapping[str, float] | np.ndarray" = "healthy",
+    params: "ParameterSet | Mapping[str, Any] | None" = None,
+    age: float | None = None,
+) -> np.ndarray:
+    """The state at time 0.
+
+    Parameters
+    ----------
+    initial : {"healthy", "poi"}, array or mapping
+        ``"healthy"``: the quasi-steady state of the species at ``age`` with the primordial
+        pool from the set's reserve anchors; ``"poi"``: the same with the pool reduced to the
+        set's stated POI fraction; an array (state order) or a mapping of state values
+        (missing states 0).
+    age : float, optional
+        Age in years (default: the set's reference age).
+    """
+    pset = resolve_parameters(model, params)
+    if isinstance(initial, str):
+        if initial not in ("healthy", "poi"):
+            raise ParameterError(f"initial must be 'healthy', 'poi', an array or a mapping, not {initial!r}")
+        if age is None:
+            ref = pset.info.get("reference_age", {})
+            age = _number(ref.get("value", 30.0)) * conversion_factor(ref.get("unit", "year"), "year")
+        reserve = pset.info.get("reserve", {})
+        fixed = {}
+        state = reserve.get("state")
+        if state in model.index:
+            count = reserve_at_age(pset, float(age))
+            if initial == "poi":
+                poi = pset.info.get("poi", {})
+                if "reserve_fraction" not in poi:
+                    raise ParameterError(f"the {pset.species} set states no [poi] reserve_fraction")
+                count *= float(poi["reserve_fraction"])
+            fixed[state] = count
+        return steady_state(model, pset, fixed)
+    if isinstance(initial, Mapping):
+        y = np.zeros(len(model.states))
+        for name, value in initial.items():
+            if name not in model.index:
+                raise ParameterError(f"initial state names unknown state {name!r}")
+            y[model.index[name]] = value
+    else:
+        y = np.array(initial, dtype=float)
+        if y.shape != (len(model.states),):
+            raise ParameterError(f"initial state has shape {y.shape}; the model has {len(model.states)} states")
+    bad = np.flatnonzero(~np.isfinite(y) | (y < 0))
+    if bad.size:
+        raise ParameterError(f"initial state {model.states[bad[0]].name!r} is {y[bad[0]]} (must be finite and >= 0)")
+    return y
+
+
+# --------------------------------------------------------------------------- simulation
+@dataclass
+class Trajectory:
+    """The result of :func:`simulate`.
+
+    Attributes
+    ----------
+    time : ndarray, shape (n,)
+        Output times, days. At a dose time the value after the dose is reported.
+    states : ndarray, shape (n, n_states)
+        State values in their units (``units``).
+    outputs : ndarray, shape (n, n_outputs)
+        Derived outputs (the model's assignments: antral count, paracrine effect...).
+    """
+
+    time: np.ndarray
+    states: np.ndarray
+    outputs: np.ndarray
+    state_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    units: dict[str, str]
+    model_name: str
+    regimen: Regimen
+    parameters: ParameterSet
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name in self.state_names:
+            return self.states[:, self.state_names.index(name)]
+        if name in self.output_names:
+            return self.outputs[:, self.output_names.index(name)]
+        raise KeyError(f"{name!r} is neither a state nor an output; known: {', '.join(self.variables)}")
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return self.state_names + self.output_names
+
+    def at(self, time: float, name: str) -> float:
+        """Value of ``name`` at an output time (exact match required)."""
+        hits = np.flatnonzero(np.isclose(self.time, time, rtol=0, atol=1e-9))
+        if not hits.size:
+            raise KeyError(f"day {time} is not an output time of this trajectory")
+        return float(self[name][hits[-1]])
+
+    def to_frame(self, variables: Sequence[str] | None = None) -> "pd.DataFrame":
+        """Tidy table: time, variable, value, unit (one row per time and variable)."""
+        import pandas as pd
+
+        names = list(variables or self.variables)
+        frames = [
+            pd.DataFrame({"time": self.time, "variable": n, "value": self[n], "unit": self.units.get(n, "")})
+            for n in names
+        ]
+        return pd.concat(frames, ignore_index=True)
+
+    def plot(self, variables: Sequence[str] = ("AMH", "FSH", "E2", "F_prim"), ax=None, **kwargs):
+        """Plot variables against time (one panel each); returns the matplotlib figure."""
+        from .plotting import plot_trajectory
+
+        return plot_trajectory(self, variables, ax=ax, **kwargs)
+
+
+def _output_times(t_end: float | None, times: Sequence[float] | None) -> np.ndarray:
+    if times is None and t_end is None:
+        raise ParameterError("give t_end or times")
+    if times is not None:
+        grid = np.asarray(times, dtype=float)
+        if grid.ndim != 1 or grid.size == 0:
+            raise ParameterError("times must be a non-empty one-dimensional sequence of days")
+        if not np.all(np.isfinite(grid)):
+            raise ParameterError(f"times contain a non-finite value at position {int(np.flatnonzero(~np.isfinite(grid))[0])}")
+        if grid[0] < 0:
+            raise ParameterError(f"times start at {grid[0]}; the simulation starts at day 0")
+        steps = np.diff(grid)
+        if np.any(steps <= 0):
+            k = int(np.flatnonzero(steps <= 0)[0])
+            raise ParameterError(f"times are not strictly increasing: {grid[k]} then {grid[k + 1]} at position {k + 1}")
+        if t_end is not None and not math.isclose(float(t_end), grid[-1]):
+            raise ParameterError(f"t_end {t_end} disagrees with the last of times {grid[-1]}")
+        return grid
+    t_end = float(t_end)  # type: ignore[arg-type]
+    if not math.isfinite(t_end) or t_end <= 0:
+        raise ParameterError(f"t_end must be a positive number of days, got {t_end}")
+    n = int(min(max(math.ceil(t_end) + 1, 101), 2001))
+    return np.linspace(0.0, t_end, n)
+
+
+def simulate(
+    model: "Model",
+    regimen: "Regimen | Sequence[Dose] | Dose | None" = None,
+    t_end: float | None = None,
+    times: Sequence[float] | None = None,
+    params: "ParameterSet | Mapping[str, Any] | None" = None,
+    initial: "str | Sequence[float] | Mapping[str, float] | np.ndarray" = "healthy",
+    age: float | None = None,
+    method: str = "LSODA",
+    rtol: float = 1e-6,
+    atol: float | Sequence[float] = 1e-9,
+    max_steps: int = 100_000,
+) -> Trajectory:
+    """Simulate ``model`` under ``regimen``.
+
+    Parameters
+    ----------
+    model : Model
+        From :func:`poi_ode.load_model` (or any model with a parameter set).
+    regimen : Regimen, Dose or list of Dose, optional
+        Doses enter as jumps of their target state; integration restarts at each.
+    t_end : float, optional
+        End day; output every day (at least 101, at most 2001 points). Or give ``times``.
+    times : sequence of float, optional
+        Strictly increasing output days (>= 0).
+    params : ParameterSet or mapping, optional
+        Changes to the model's parameter values (in the units the set lists), or a full set.
+    initial : {"healthy", "poi"}, array or mapping
+        See :func:`initial_state`.
+    age : float, optional
+        Age in years for ``"healthy"``/``"poi"``.
+    method : {"LSODA", "BDF", "Radau"}
+        Stiff-capable solver; all use the analytic Jacobian.
+    rtol, atol : float
+        Solver tolerances (``atol`` may be per state).
+    max_steps : int
+        Step budget per segment between doses.
+
+    Returns
+    -------
+    Trajectory
+
+    Raises
+    ------
+    ParameterError, DosingError
+        For bad times, parameters or doses (naming the item).
+    SimulationError
+        If the solver fails; the message gives the day and the fastest-changing state.
+    """
+    if method not in METHODS:
+        raise ParameterError(f"method must be one of {METHODS}, not {method!r}")
+    grid = _output_times(t_end, times)
+    pset = resolve_parameters(model, params)
+    p = pset.vector(model)
+    doses = as_regimen(regimen)
+    resolved = doses.resolve(model, p)
+    q = model.compiled.prepare(p)
+    late = [r for r in resolved if r.time > grid[-1] + 1e-12]
+    if late:
+        d = late[0].dose
+        raise DosingError(
+            f"dose of {d.agent!r} at day {d.time:g} is after the end of the simulation (day {grid[-1]:g})"
+        )
+    y = initial_state(model, initial, pset, age)
+    c = model.compiled
+    n_states = len(model.states)
+    out = np.empty((grid.size, n_states))
+    stats = {"nfe": 0, "nje": 0, "segments": 0, "method": method}
+
+    event_times = sorted({r.time for r in resolved})
+    boundaries = [0.0, *[t for t in event_times if t > 0], float(grid[-1])]
+    boundaries = sorted(set(boundaries))
+    for r in resolved:
+        if r.time == 0.0:
+            y[r.state] += r.amount
+    written = 0
+    if grid[0] == 0.0:
+        out[0] = y
+        written = 1
+    for a, b in zip(boundaries[:-1], boundaries[1:]):
+        inside = grid[written:]
+        inside = inside[inside <= b + 1e-12]
+        seg_times = np.concatenate([[a], inside[inside > a], [b]]) if inside.size else np.array([a, b])
+        seg_times = np.unique(seg_times)
+        sol = _integrate(c, y, seg_times, q, method, rtol, atol, max_steps, model, stats)
+        y = sol[-1].copy()
+        for r in resolved:
+            if r.time == b:
+                y[r.state] += r.amount
+        for k, t in enumerate(seg_times[1:], start=1):
+            if written < grid.size and abs(grid[written] - t) <= 1e-12:
+                out[written] = y if t == b else sol[k]
+                written += 1
+    if written != grid.size:  # pragma: no cover - guarded by construction
+        raise SimulationError(f"internal error: wrote {written} of {grid.size} output times")
+    outputs = c.outputs(grid, out, q)
+    return Trajectory(
+        time=grid,
+        states=out,
+        outputs=outputs,
+        state_names=model.state_names,
+        output_names=c.output_names,
+        units=model.units(),
+        model_name=model.name,
+        regimen=doses,
+        parameters=pset,
+        stats=stats,
+    )
+
+
+def _integrate(c, y0, t, p, method, rtol, atol, max_steps, model, stats) -> np.ndarray:
+    """Integrate one segment between events; return the states at ``t``."""
+    if method == "LSODA":
+        sol, info = odeint(
+            c.rhs, y0, t, args=(p,), Dfun=c.jac, tfirst=True, rtol=rtol, atol=atol,
+            mxstep=max_steps, full_output=True, printmessg=False,
+        )
+        stats["nfe"] += int(info["nfe"][-1]) if len(info["nfe"]) else 0
+        stats["nje"] += int(info["nje"][-1]) if len(info["nje"]) else 0
+        stats["segments"] += 1
+        if info["message"] != "Integration successful." or not np.all(np.isfinite(sol)):
+            reached = float(info["tcur"][-1]) if len(info["tcur"]) else float(t[0])
+            good = sol[np.all(np.isfinite(sol), axis=1)]
+            _fail(model, c, good[-1] if len(good) else y0, p, reached, info["message"])
+        return sol
+    res = solve_ivp(
+        c.rhs, (t[0], t[-1]), y0, method=method, t_eval=t, args=(p,), jac=c.jac, rtol=rtol, atol=atol,
+    )
+    stats["nfe"] += int(res.nfev)
+    stats["nje"] += int(res.njev)
+    stats["segments"] += 1
+    if not res.success or res.y.shape[1] != len(t):
+        last = res.y[:, -1] if res.y.size else y0
+        _fail(model, c, last, p, float(res.t[-1]) if res.t.size else float(t[0]), res.message)
+    return res.y.T
+
+
+def _fail(model, c, y, p, t, message) -> None:
+    deriv = c.rhs(t, y, p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed = np.where(np.isfinite(deriv), np.abs(deriv) / np.maximum(np.abs(y), 1e-12), np.inf)
+    nonfinite = np.flatnonzero(~np.isfinite(y))
+    worst = int(nonfinite[0]) if nonfinite.size else int(np.nanargmax(speed))
+    name = model.states[worst].name
+    raise SimulationError(
+        f"solver failed at day {t:.6g}: state {name!r} = {y[worst]:.6g} "
+        f"changing at {deriv[worst]:.6g} {model.states[worst].unit}/day ({str(message).strip()})"
+    )

@@ -1,0 +1,102 @@
+"""The generated equation page, the command line and the README's example."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+import poi_ode as po
+from poi_ode.cli import main
+from poi_ode.export import equations_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _strip_latex_if_other_sympy(text: str, recorded: str) -> str:
+    """Equation lines depend on sympy's printer; compare them only under the same version."""
+    if recorded == sp.__version__:
+        return text
+    return "\n".join(line for line in text.splitlines() if "$" not in line and "\\" not in line)
+
+
+def test_equation_page_is_current(human, mouse):
+    committed = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    recorded = re.search(r"<!-- sympy (\S+) -->", committed).group(1)
+    fresh = equations_markdown([human, mouse])
+    assert _strip_latex_if_other_sympy(fresh, recorded) == _strip_latex_if_other_sympy(committed, recorded), (
+        "docs/model.md is stale: run `poi-ode equations --out docs/model.md`"
+    )
+
+
+def test_equation_page_covers_every_state_and_parameter(human, mouse):
+    page = equations_markdown([human, mouse])
+    for s in human.states:
+        assert f"`{s.name}`" in page
+    for p in human.parameters:
+        assert page.count(f"| `{p.name}` |") == 2  # one row per species
+
+
+def test_cli_simulate_writes_csv_and_png(tmp_path, capsys):
+    code = main(["simulate", "--species", "mouse", "--dose", "0:cyclophosphamide:120:mg/kg",
+                 "--dose", "14:msc:1e6:cells:intraovarian", "--t-end", "60", "--out", str(tmp_path)])
+    assert code == 0
+    import pandas as pd
+
+    frame = pd.read_csv(tmp_path / "trajectory.csv")
+    assert {"time", "variable", "value", "unit"} <= set(frame.columns)
+    assert (tmp_path / "trajectory.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["simulate", "--dose", "0:msc:1e6"], "expected DAY:AGENT:AMOUNT:UNIT"),
+        (["simulate", "--dose", "0:msc:-5:cells"], "negative"),
+        (["simulate", "--dose", "x:msc:5:cells"], "must be numbers"),
+        (["simulate", "--t-end", "-1"], "must be positive"),
+        (["simulate", "--initial", "sick"], "invalid choice"),
+        (["simulate", "--species", "dragon"], "unknown species 'dragon'"),
+        (["simulate", "--dose", "0:aspirin:5:mg/kg"], "unknown agent 'aspirin'"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_cli_bad_arguments_exit_non_zero_with_one_line(tmp_path, capsys, argv, message):
+    try:
+        code = main([*argv, *(["--out", str(tmp_path)] if argv[0] == "simulate" else [])])
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert message in err[-1]
+
+
+def test_cli_equations_matches_library(tmp_path):
+    out = tmp_path / "model.md"
+    assert main(["equations", "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == equations_markdown([po.load_model("human"), po.load_model("mouse")])
+
+
+def test_console_script_entry_point_runs():
+    result = subprocess.run([sys.executable, "-m", "poi_ode.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "simulate" in result.stdout
+
+
+def test_readme_example_runs_and_prints_three_doses():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    example = next(b for b in blocks if "three MSC doses" in b)
+    assert len(example.strip().splitlines()) <= 12
+    result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if "AMH" in line and "FSH" in line]
+    assert len(lines) == 3
+
+
+def test_demo_run_writes_figures(tmp_path):
+    assert main(["run", "--out", str(tmp_path)]) == 0
+    for name in ("mouse_msc_doses.png", "mouse_routes.png", "human_poi_msc.png", "mouse_summary.csv", "README.md"):
+        assert (tmp_path / name).stat().st_size > 100

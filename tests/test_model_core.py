@@ -1,0 +1,140 @@
+"""Validation of modules and composed models: each malformed construct is named."""
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+import poi_ode as po
+from poi_ode.model import DEFAULT_MODULES, build_module, compose
+from poi_ode.model.core import Model, Module
+
+
+def _simple(name: str = "a") -> Module:
+    m = Module(name, "test module")
+    x = m.state(f"x_{name}", "cells", "amount")
+    k = m.param(f"k_{name}", "1/day", "rate")
+    m.flow(x, None, k * x, "loss")
+    return m
+
+
+def test_undefined_symbol_is_named():
+    m = Module("bad", "references a symbol nobody defines")
+    x = m.state("x", "cells", "amount")
+    m.flow(x, None, sp.Symbol("ghost", real=True, nonnegative=True) * x, "loss")
+    with pytest.raises(po.ModelError, match="ghost"):
+        Model([m])
+
+
+def test_name_clash_is_named():
+    a, b = _simple("a"), Module("b", "clash")
+    b.state("x_a", "cells", "same name as module a's state")
+    with pytest.raises(po.ModelError, match="name clash.*x_a"):
+        Model([a, b])
+
+
+def test_parameter_declared_differently_is_reported():
+    a, b = _simple("a"), _simple("b")
+    b.param("k_a", "1/h", "same name, other unit")
+    with pytest.raises(po.ModelError, match="k_a"):
+        Model([a, b])
+
+
+def test_leaking_outflow_is_rejected():
+    m = Module("leak", "an outflow that does not vanish when the source is empty")
+    x = m.state("x", "cells", "amount")
+    k = m.param("k", "cells/day", "constant drain")
+    m.flow(x, None, k, "drain")
+    with pytest.raises(po.ModelError, match="leaks"):
+        Model([m])
+
+
+def test_dimensionally_wrong_rate_is_rejected():
+    m = Module("units", "rate in the wrong units")
+    x = m.state("x", "cells", "amount")
+    k = m.param("k", "1/day", "rate")
+    m.flow(x, None, k * x * x, "second-order loss without a per-cell constant")
+    with pytest.raises(po.ModelError, match="units"):
+        Model([m])
+
+
+def test_adding_incompatible_units_is_rejected():
+    m = Module("sum", "adds cells to a concentration")
+    x = m.state("x", "cells", "amount")
+    c = m.param("c", "ng/mL", "a concentration")
+    k = m.param("k", "1/day", "rate")
+    m.flow(None, x, k * (x + c), "nonsense production")
+    with pytest.raises(po.ModelError, match="units"):
+        Model([m])
+
+
+def test_unknown_unit_is_named():
+    m = Module("u", "unknown unit")
+    x = m.state("x", "wombats", "amount")
+    m.flow(x, None, m.param("k", "1/day", "rate") * x, "loss")
+    with pytest.raises(po.ModelError, match="wombats"):
+        Model([m])
+
+
+def test_flow_between_states_of_other_units_is_rejected():
+    m = Module("mix", "moves cells into a concentration")
+    x = m.state("x", "cells", "amount")
+    y = m.state("y", "ng/mL", "level")
+    m.flow(x, y, m.param("k", "1/day", "rate") * x, "transfer")
+    with pytest.raises(po.ModelError, match="moves"):
+        Model([m])
+
+
+def test_module_may_not_move_another_modules_state():
+    a = _simple("a")
+    b = Module("b", "moves a's state")
+    xa = sp.Symbol("x_a", real=True, nonnegative=True)
+    b.flow(xa, None, b.param("kb", "1/day", "rate") * xa, "steal")
+    with pytest.raises(po.ModelError, match="own states"):
+        Model([a, b])
+
+
+def test_dose_target_on_missing_state():
+    m = _simple("a")
+    m.dose("drug", "iv", sp.Symbol("nowhere"), "cells")
+    with pytest.raises(po.ModelError, match="nowhere"):
+        Model([m])
+
+
+def test_subset_uses_neutral_inputs(human):
+    # follicles and hormones alone: paracrine, cytokine and damage inputs take neutral values
+    sub = compose(["follicles", "hormones"], units=human.parameter_set.info["units"])
+    names = {i.name for i in sub.unresolved_inputs}
+    assert {"Phi", "C_pro", "D", "cytotoxic_kill"} <= names
+    assert "AMH" not in names  # provided by the hormone module
+    full_rhs = dict(zip(human.state_names, human.rhs_expressions()))
+    sub_rhs = dict(zip(sub.state_names, sub.rhs_expressions()))
+    neutral = {sp.Symbol(n, real=True, nonnegative=True): 0 for n in human.state_names if n not in sub.state_names}
+    neutral[sp.Symbol("C_pro", real=True, nonnegative=True)] = 1
+    # with the other modules' states at their neutral values the equations coincide
+    for name, expr in sub_rhs.items():
+        assert sp.simplify(full_rhs[name].xreplace(neutral) - expr) == 0, name
+
+
+def test_replace_module_keeps_the_rest(human):
+    slower = Module("msc", "a one-compartment MSC module")
+    m = slower.state("M_ov", "cells", "MSCs in the ovary")
+    slower.flow(m, None, slower.half_life("t_half_M_ov", "day", "half-life") * m, "death")
+    slower.dose("msc", "intraovarian", m, "cells", default_route=True)
+    replaced = human.replace(slower)
+    assert "M_iv" not in replaced.state_names and "M_ov" in replaced.state_names
+    assert [mod.name for mod in replaced.modules] == list(DEFAULT_MODULES)
+    # the paracrine module still reads M_ov; the intravenous route is gone
+    with pytest.raises(po.DosingError, match="intravenous"):
+        replaced.dose_target("msc", "intravenous")
+
+
+def test_unknown_module_name():
+    with pytest.raises(po.ModelError, match="unknown module"):
+        build_module("liver")
+
+
+def test_model_without_a_module(human):
+    smaller = human.without("exosome")
+    assert "X_pl" not in smaller.state_names
+    with pytest.raises(po.DosingError, match="unknown agent 'exosome'"):
+        smaller.dose_target("exosome", None)

@@ -1,0 +1,99 @@
+"""Species parameter sets: provenance, units, bounds and malformed files."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+import poi_ode as po
+from poi_ode.parameters import SOURCE_KINDS, load_parameter_set
+
+SETS = po.available_species()
+
+
+def test_bundled_species():
+    assert {"human", "mouse"} <= set(SETS)
+
+
+@pytest.mark.parametrize("species", SETS)
+def test_every_value_has_unit_bounds_and_source(species):
+    pset = load_parameter_set(species)
+    model = po.load_model(species)
+    assert set(model.parameter_names) <= set(pset.parameters), "every model parameter has a value"
+    unused = set(pset.parameters) - set(model.parameter_names)
+    assert not unused, f"values no module uses: {sorted(unused)}"
+    for p in pset.parameters.values():
+        assert p.kind in SOURCE_KINDS
+        assert len(p.source) > len(p.kind) + 5, p.name  # a reason, not just the kind
+        if p.kind == "assumption":
+            assert p.source.startswith("assumption"), p.name
+        assert p.lower <= p.value <= p.upper
+        assert math.isfinite(p.value)
+
+
+@pytest.mark.parametrize("species", SETS)
+def test_info_has_sourced_anchors_and_ranges(species):
+    pset = load_parameter_set(species)
+    for anchor in pset.info["reserve"]["anchors"]:
+        assert anchor["source"]
+    for r in pset.info["ranges"].values():
+        assert r["low"] < r["high"] and r["source"]
+    assert pset.info["poi"]["source"]
+
+
+def test_values_convert_to_model_units(human):
+    # 27.6 h in the file is 1.15 day in the model
+    index = human.parameter_names.index("t_half_AMH")
+    assert human.parameter_set.vector(human)[index] == pytest.approx(27.6 / 24)
+
+
+def test_arithmetic_values_are_evaluated():
+    pset = load_parameter_set("human")
+    assert pset["k_act"].value == pytest.approx(math.log(1e3) / (50.5 * 365.25))
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "broken.toml"
+    path.write_text('[species]\nname = "test"\n' + body, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "body, match",
+    [
+        ('[parameters.k]\nvalue = 1.0\nunit = "1/day"\nlower = 0\nupper = 2\nkind = "assumption"\n', "lacks field"),
+        ('[parameters.k]\nvalue = 1.0\nunit = "1/fortnight_x"\nlower = 0\nupper = 2\nkind = "assumption"\nsource = "x"\n',
+         "unknown unit"),
+        ('[parameters.k]\nvalue = 5.0\nunit = "1/day"\nlower = 0\nupper = 2\nkind = "assumption"\nsource = "x"\n',
+         "outside its bounds"),
+        ('[parameters.k]\nvalue = 1.0\nunit = "1/day"\nlower = 0\nupper = 2\nkind = "guess"\nsource = "x"\n',
+         "kind must be one of"),
+        ('[parameters.k]\nvalue = "2*q"\nunit = "1/day"\nlower = 0\nupper = 2\nkind = "assumption"\nsource = "x"\n',
+         "only numbers allowed"),
+        ('[parameters.k]\nvalue = 1.0\nunit = "1/day"\nlower = 0\nupper = 2\nkind = "assumption"\nsource = "x"\ncolour = 1\n',
+         "unknown field"),
+        ("[parameters.k\n", "not valid TOML"),
+    ],
+)
+def test_malformed_parameter_file_names_the_problem(tmp_path, body, match):
+    with pytest.raises(po.ParameterError, match=match):
+        load_parameter_set(_write(tmp_path, body))
+
+
+def test_parameter_set_missing_a_model_parameter(tmp_path, human):
+    path = _write(tmp_path, "")
+    with pytest.raises(po.ParameterError, match="has no value in the test set"):
+        po.load_model("human", parameters=str(path))
+
+
+def test_bounds_must_respect_the_structural_domain(human):
+    pset = human.parameter_set.with_bounds("f_lung", 0.1, 1.5)
+    with pytest.raises(po.ParameterError, match="leave its domain"):
+        pset.check_against(human)
+
+
+def test_table_lists_every_parameter(human):
+    table = human.parameter_set.table()
+    assert len(table) == len(human.parameter_set)
+    assert list(table.columns) == ["name", "value", "unit", "lower", "upper", "scale", "kind", "source"]
