@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
-from scipy.integrate import odeint, solve_ivp
+from scipy.integrate import ODEintWarning, odeint, solve_ivp
 from scipy.optimize import root
 
 from .dosing import Dose, Regimen, as_regimen
@@ -105,7 +106,6 @@ def steady_state(
         return c.jac(t, x, p) * mask[:, None]
 
     horizon = 10.0 * _slowest_time_scale(model, pset)
-    y = odeint(relax, y, [0.0, horizon], Dfun=relax_jac, tfirst=True, rtol=1e-6, atol=1e-12, mxstep=50000)[-1]
     idx = np.flatnonzero(free)
 
     def residual(z):
@@ -126,10 +126,16 @@ def steady_state(
         throughput = np.abs(c.incidence) @ c.flows(0.0, x, p)
         return np.abs(c.rhs(0.0, x, p)[idx]) / (throughput[idx] + 1e-5)
 
-    sol = root(residual, y[idx], jac=residual_jac, method="hybr", options={"xtol": 1e-12, "maxfev": 5000})
-    candidates = [sol.x, y[idx]] if np.all(np.isfinite(sol.x)) else [y[idx]]
-    best = min(candidates, key=lambda z: float(np.max(imbalance(z), initial=0.0)))
-    rel = imbalance(best)
+    for _attempt in range(3):  # relax, polish with Newton; relax longer if that fails
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ODEintWarning)
+            y = odeint(relax, y, [0.0, horizon], Dfun=relax_jac, tfirst=True, rtol=1e-6, atol=1e-12, mxstep=50000)[-1]
+        sol = root(residual, y[idx], jac=residual_jac, method="hybr", options={"xtol": 1e-12, "maxfev": 5000})
+        candidates = [sol.x, y[idx]] if np.all(np.isfinite(sol.x)) else [y[idx]]
+        best = min(candidates, key=lambda z: float(np.max(imbalance(z), initial=0.0)))
+        rel = imbalance(best)
+        if not rel.size or rel.max() <= 1e-7:
+            break
     if rel.size and (rel.max() > 1e-7 or np.any(best < -1e-9 * np.maximum(np.abs(best), 1.0))):
         worst = model.states[idx[int(np.argmax(rel))]].name
         raise SimulationError(
@@ -150,9 +156,10 @@ _STEADY_CACHE: dict[tuple, np.ndarray] = {}
 
 
 def _slowest_time_scale(model: "Model", pset: ParameterSet) -> float:
-    """Total follicle residence time (sum of the stages' tau, days): the relaxation scale."""
+    """Relaxation scale (days): total follicle residence time plus the longest half-life."""
     taus = [pset[d.name].in_unit("day") for d in model.parameters if d.name.startswith("tau_")]
-    return max(sum(taus), 10.0)
+    halves = [pset[d.name].in_unit("day") for d in model.parameters if d.name.startswith("t_half_")]
+    return max(sum(taus) + max(halves, default=0.0), 10.0)
 
 
 def initial_state(
@@ -408,10 +415,12 @@ def simulate(
 def _integrate(c, y0, t, p, method, rtol, atol, max_steps, model, stats) -> np.ndarray:
     """Integrate one segment between events; return the states at ``t``."""
     if method == "LSODA":
-        sol, info = odeint(
-            c.rhs, y0, t, args=(p,), Dfun=c.jac, tfirst=True, rtol=rtol, atol=atol,
-            mxstep=max_steps, full_output=True, printmessg=False,
-        )
+        with warnings.catch_warnings():  # a failure becomes our SimulationError below
+            warnings.simplefilter("ignore", ODEintWarning)
+            sol, info = odeint(
+                c.rhs, y0, t, args=(p,), Dfun=c.jac, tfirst=True, rtol=rtol, atol=atol,
+                mxstep=max_steps, full_output=True, printmessg=False,
+            )
         stats["nfe"] += int(info["nfe"][-1]) if len(info["nfe"]) else 0
         stats["nje"] += int(info["nje"][-1]) if len(info["nje"]) else 0
         stats["segments"] += 1

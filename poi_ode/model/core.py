@@ -12,11 +12,11 @@ these expressions; nothing is written twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import sympy as sp
 
-from ..errors import ModelError, UnitError
+from ..errors import DosingError, ModelError, UnitError
 from ..units import check_unit, dimensionality
 
 __all__ = [
@@ -43,8 +43,18 @@ def sym(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True, nonnegative=True)
 
 
+class _Named:
+    """Gives a declaration with a ``name`` its shared sympy symbol."""
+
+    name: str
+
+    @property
+    def symbol(self) -> sp.Symbol:
+        return sym(self.name)
+
+
 @dataclass(frozen=True)
-class State:
+class State(_Named):
     """A state variable: an amount or level that flows change.
 
     Attributes
@@ -63,13 +73,9 @@ class State:
     latex: str = ""
     module: str = ""
 
-    @property
-    def symbol(self) -> sp.Symbol:
-        return sym(self.name)
-
 
 @dataclass(frozen=True)
-class ParameterDecl:
+class ParameterDecl(_Named):
     """Declaration of a parameter by a module: name, unit, meaning and structural domain.
 
     Values, bounds and sources are not here: they belong to a species parameter set
@@ -83,10 +89,6 @@ class ParameterDecl:
     latex: str = ""
     domain: tuple[float, float] = (0.0, float("inf"))
     module: str = ""
-
-    @property
-    def symbol(self) -> sp.Symbol:
-        return sym(self.name)
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class Flow:
 
 
 @dataclass(frozen=True)
-class Assignment:
+class Assignment(_Named):
     """A named intermediate expression (an SBML assignment rule), also reported as an output."""
 
     name: str
@@ -115,10 +117,6 @@ class Assignment:
     description: str
     latex: str = ""
     module: str = ""
-
-    @property
-    def symbol(self) -> sp.Symbol:
-        return sym(self.name)
 
 
 @dataclass(frozen=True)
@@ -573,16 +571,12 @@ class Model:
         """The target of ``agent`` by ``route`` (``None``: the agent's default route)."""
         targets = [d for d in self.dose_targets if d.agent == agent]
         if not targets:
-            from ..errors import DosingError
-
             raise DosingError(
                 f"unknown agent {agent!r} for model {self.name!r}; known agents: {', '.join(self.agents)}"
             )
         if route is None:
             defaults = [d for d in targets if d.default_route] or (targets if len(targets) == 1 else [])
             if not defaults:
-                from ..errors import DosingError
-
                 raise DosingError(
                     f"agent {agent!r} needs a route; one of: {', '.join(d.route for d in targets)}"
                 )
@@ -590,8 +584,6 @@ class Model:
         for d in targets:
             if d.route == route:
                 return d
-        from ..errors import DosingError
-
         raise DosingError(
             f"unknown route {route!r} for agent {agent!r}; known routes: {', '.join(d.route for d in targets)}"
         )
@@ -640,6 +632,3 @@ class Model:
         mods = ", ".join(m.name for m in self.modules)
         return f"Model({self.name!r}: {len(self.states)} states, {len(self.parameters)} parameters; modules {mods})"
 
-
-def unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))
