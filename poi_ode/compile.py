@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["CompiledModel", "compile_model", "cache_dir"]
 
-_GENERATOR_VERSION = "4"
+_GENERATOR_VERSION = "5"
 _MEMORY: dict[str, dict[str, Callable]] = {}
 
 
@@ -148,10 +148,10 @@ def _source(model: "Model") -> str:
     out = ["import math", "from math import *", "import numpy as np", ""]
 
     lines, printed = _block(constants, scalar)
-    out += ["def prepare(p):", _unpack([f"p{i}" for i in range(len(p_sym))], "p"), *lines]
-    out += [f"    return np.array([{', '.join([f'p{i}' for i in range(len(p_sym))] + printed)}], dtype=float)", ""]
+    out += ["def prepare(p):", _unpack([f"p{i}" for i in range(len(p_sym))], "np.asarray(p, dtype=float).tolist()"), *lines]
+    out += [f"    return tuple([{', '.join([f'p{i}' for i in range(len(p_sym))] + printed)}])", ""]
 
-    unpack_y = _unpack([f"y{i}" for i in range(n)], "y")
+    unpack_y = _unpack([f"y{i}" for i in range(n)], "y.tolist()")  # Python floats: faster arithmetic
     lines, printed = _block(rhs, scalar)
     body = [*lines, f"    return np.array([{', '.join(printed)}])"]
     out += ["def rhs(t, y, q):", unpack_y, *_pick(q_names, body), *body, ""]
@@ -202,7 +202,7 @@ class CompiledModel:
     Attributes
     ----------
     prepare : callable ``p -> q``
-        Constants for the functions below.
+        Constants for the functions below, a tuple of Python floats (hashable, fast to index).
     rhs : callable ``(t, y, q) -> dy/dt``
         Right-hand side; ``y`` in state order and units; per day.
     jac : callable ``(t, y, q) -> J``

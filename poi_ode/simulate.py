@@ -85,7 +85,7 @@ def steady_state(
     pset = resolve_parameters(model, params)
     c = model.compiled
     p = c.prepare(pset.vector(model))
-    key = (c.key, p.tobytes(), tuple(sorted((y_fixed or {}).items())))
+    key = (c.key, p, tuple(sorted((y_fixed or {}).items())))
     if key in _STEADY_CACHE:
         return _STEADY_CACHE[key].copy()
     frozen, sinks = _frozen_and_sinks(model)
