@@ -7,3 +7,5 @@ __version__ = "0.1.0"
 from .dosing import Dose, Regimen
 from .errors import DosingError, ModelError, ParameterError, PoiOdeError, SimulationError, UnitError
 from .simulate import Trajectory, initial_state, simulate, steady_state
+from .data import list_datasets, load_dataset, read_dataset, read_digitized
+from .fitting import FitResult, fit

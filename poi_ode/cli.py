@@ -1,7 +1,9 @@
 """The ``poi-ode`` command.
 
-Subcommands: ``run`` (the main job; until calibration lands, a demonstration simulation),
-``simulate`` (one regimen, CSV and PNG out) and ``equations`` (the generated equation page).
+Subcommands: ``run`` (the main job; until prediction lands, a demonstration simulation),
+``simulate`` (one regimen, CSV and PNG out), ``fit`` (a dataset CSV or a fit config),
+``gallery`` (the fit gallery page), ``datasets`` (list or show bundled data) and
+``equations`` (the generated equation page).
 Bad arguments or files end with exit code 2 and one line on stderr.
 """
 from __future__ import annotations
@@ -64,6 +66,27 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--age", type=_positive, default=None, help="age in years (default: the set's reference age)")
     sim.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
 
+    fit = sub.add_parser("fit", help="calibrate to a dataset CSV or run a fit config (fits/NAME.toml)")
+    fit.add_argument("source", type=Path, help="a dataset CSV in the documented format, or a fit config TOML")
+    fit.add_argument("--species", default=None, help="parameter set for a CSV (default: the data's species)")
+    fit.add_argument("--free", default=None, help="comma-separated parameters to estimate (default: by agents)")
+    fit.add_argument("--per-study", default="", help="comma-separated parameters estimated per study")
+    fit.add_argument("--error-model", choices=["lognormal", "proportional", "additive"], default="lognormal")
+    fit.add_argument("--sigma", type=_positive, default=0.3, help="assumed residual scale where data give no SD/SEM")
+    fit.add_argument("--method", choices=["least_squares", "leastsq", "differential_evolution"], default="least_squares")
+    fit.add_argument("--multistart", type=int, default=0, help="extra Latin-hypercube starts")
+    fit.add_argument("--profile", action="store_true", help="profile likelihood of every free parameter")
+    fit.add_argument("--mcmc-steps", type=int, default=0, help="emcee steps (0: none)")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--out", type=Path, default=None, help="output folder (default: results/, or fits/NAME/ for a config)")
+
+    gal = sub.add_parser("gallery", help="write the fit gallery page from fits/*/fit.json")
+    gal.add_argument("--fits", type=Path, default=Path("fits"), help="folder of fit outputs (default: fits)")
+    gal.add_argument("--out", type=Path, default=Path("docs/fits.md"), help="page to write (default: docs/fits.md)")
+
+    data = sub.add_parser("datasets", help="list bundled datasets, or show one")
+    data.add_argument("name", nargs="?", default=None, help="a bundled dataset to show")
+
     eq = sub.add_parser("equations", help="write the generated equation page (Markdown)")
     eq.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
     return parser
@@ -80,6 +103,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             written = run_demo(args.out)
         elif args.command == "simulate":
             written = _simulate(args)
+        elif args.command == "fit":
+            written = _fit(args)
+        elif args.command == "gallery":
+            from .fitting.gallery import write_gallery
+
+            written = [write_gallery(args.fits, args.out)]
+        elif args.command == "datasets":
+            written = _datasets(args.name)
         else:
             written = _equations(args.out)
     except (PoiOdeError, OSError) as exc:
@@ -106,6 +137,51 @@ def _simulate(args) -> list[Path]:
     fig = traj.plot(("AMH", "FSH", "E2", "F_prim", "AFC", "Phi"))
     fig.savefig(png, dpi=120)
     return [csv, png]
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _fit(args) -> list[Path]:
+    from .fitting.config import run_config, write_outputs
+
+    if args.source.suffix == ".toml":
+        result = run_config(args.source, args.out)
+        folder = args.out or args.source.parent / result.config["name"]
+    else:
+        from . import load_model
+        from .data import read_dataset
+        from .fitting import fit
+
+        data = read_dataset(args.source)
+        species = args.species or data.species[0]
+        model = load_model(species)
+        result = fit(model, data, _split(args.free), per_study=_split(args.per_study) or (),
+                     error_model=args.error_model, sigma=args.sigma, method=args.method,
+                     multistart=args.multistart, seed=args.seed, profiles=args.profile,
+                     mcmc_steps=args.mcmc_steps)
+        folder = args.out or Path("results")
+        write_outputs(result, folder, model)
+    print(f"{result.status}: chi2 {result.chi2:.4g}, " + ", ".join(
+        f"{p.key} = {p.value:.4g} {p.unit} ({p.identifiability})" for p in result.parameters))
+    return sorted(Path(folder).glob("*"))
+
+
+def _datasets(name: str | None) -> list[Path]:
+    from .data import list_datasets, load_dataset, provenance_columns
+
+    if name is None:
+        for n in list_datasets():
+            d = load_dataset(n)
+            print(f"{n}: {len(d)} rows; studies {', '.join(d.studies)}; analytes {', '.join(sorted(set(d.frame['analyte'])))}")
+        return []
+    d = load_dataset(name)
+    cols = ["study_id", "arm", "time_days", "analyte", "statistic", "value", "unit", "n", "spread_type", "spread",
+            "censored", "confidence"]
+    print(d.frame[[c for c in cols if c in d.frame.columns]].to_string(index=False))
+    print("provenance columns: " + ", ".join(provenance_columns(d)))
+    return []
 
 
 def _equations(out: Path | None) -> list[Path]:

@@ -98,6 +98,7 @@ def steady_state(
         if free[i] and s.unit == "1" and s.name.startswith("C_"):
             y[i] = 1.0
     mask = free.astype(float)
+    held = y.copy()
 
     def relax(t, x):
         return c.rhs(t, x, p) * mask
@@ -130,6 +131,7 @@ def steady_state(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ODEintWarning)
             y = odeint(relax, y, [0.0, horizon], Dfun=relax_jac, tfirst=True, rtol=1e-6, atol=1e-12, mxstep=50000)[-1]
+        y[~free] = held[~free]  # the solver's round-off must not move held states
         sol = root(residual, y[idx], jac=residual_jac, method="hybr", options={"xtol": 1e-12, "maxfev": 5000})
         candidates = [sol.x, y[idx]] if np.all(np.isfinite(sol.x)) else [y[idx]]
         best = min(candidates, key=lambda z: float(np.max(imbalance(z), initial=0.0)))

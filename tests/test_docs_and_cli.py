@@ -100,3 +100,48 @@ def test_demo_run_writes_figures(tmp_path):
     assert main(["run", "--out", str(tmp_path)]) == 0
     for name in ("mouse_msc_doses.png", "mouse_routes.png", "human_poi_msc.png", "mouse_summary.csv", "README.md"):
         assert (tmp_path / name).stat().st_size > 100
+
+
+def test_cli_fits_a_new_csv_in_one_command(tmp_path, mouse):
+    """A dataset the library has never seen, as a CSV in the documented format: one command."""
+    from poi_ode.data.synthetic import synthetic_dataset
+
+    induction = "0:cyclophosphamide:120:mg/kg:intraperitoneal; 0:busulfan:30:mg/kg:intraperitoneal"
+    data = synthetic_dataset(mouse, {"control": induction, "msc": induction + "; 14:msc:2e6:cells:intravenous"},
+                             [14, 28, 42], seed=21, study_id="NEWLAB")
+    derived = ("row", "value_std", "spread_std", "se_std", "unit_std")
+    csv = tmp_path / "my_study.csv"
+    data.frame[[c for c in data.frame.columns if c not in derived]].to_csv(csv, index=False)
+    out = tmp_path / "results"
+    assert main(["fit", str(csv), "--species", "mouse", "--free", "s_M", "--out", str(out)]) == 0
+    for name in ("fit.json", "report.md", "fit.png"):
+        assert (out / name).stat().st_size > 100
+    assert "s_M" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_cli_fit_bad_file_exits_with_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("study_id,arm\nA,b\n", encoding="utf-8")
+    assert main(["fit", str(bad)]) == 2
+    assert "required column is missing" in capsys.readouterr().err
+
+
+def test_fit_gallery_is_current():
+    from poi_ode.fitting.gallery import gallery_markdown
+
+    page = ROOT / "docs" / "fits.md"
+    assert page.read_text(encoding="utf-8") == gallery_markdown(ROOT / "fits", page), (
+        "docs/fits.md is stale: run `poi-ode gallery`"
+    )
+
+
+def test_bundled_fit_configs_reproduce_their_committed_estimates(tmp_path):
+    from poi_ode.fitting import FitResult
+    from poi_ode.fitting.config import run_config
+
+    for config in sorted((ROOT / "fits").glob("*.toml")):
+        committed = FitResult.from_json(ROOT / "fits" / config.stem / "fit.json")
+        again = run_config(config, tmp_path / config.stem)
+        assert again.status == committed.status
+        for p in committed.parameters:
+            assert again[p.key].value == pytest.approx(p.value, rel=1e-6), (config.stem, p.key)

@@ -1,0 +1,545 @@
+"""Datasets: a tidy, validated format for published and users' own AMH/FSH/... observations.
+
+One row per observation. Required columns: ``study_id, arm, species, time_days, analyte,
+statistic, value, unit``. Optional: ``subject, n, spread_type, spread, censored`` (the
+observation), ``regimen, initial, age_years`` (how to simulate the arm), and provenance
+(``citation, doi_or_pmcid, source_location, confidence, notes, digitised``, plus any other
+column, which is kept as it is). See ``docs/data.md``.
+
+:func:`read_dataset` validates everything at once and raises :class:`DatasetError` listing
+every problem with its file, row and column; nothing is dropped or coerced silently. Values
+are harmonised to standard units per analyte (``value_std``, ``spread_std``, ``unit_std``)
+while the original columns stay untouched.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+import numpy as np
+
+from ..errors import PoiOdeError, UnitError
+from ..units import conversion_factor
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = [
+    "DatasetError",
+    "Problem",
+    "Dataset",
+    "ANALYTES",
+    "read_dataset",
+    "validate",
+    "list_datasets",
+    "load_dataset",
+    "read_digitized",
+    "parse_regimen",
+]
+
+BUNDLED = Path(__file__).parent / "bundled"
+
+REQUIRED = ("study_id", "arm", "species", "time_days", "analyte", "statistic", "value", "unit")
+OBSERVATION = ("subject", "n", "spread_type", "spread", "censored")
+ARM = ("regimen", "initial", "age_years")
+PROVENANCE = ("citation", "doi_or_pmcid", "source_location", "confidence", "notes", "digitised")
+
+STATISTICS = ("individual", "mean", "median", "unspecified")
+SPREAD_TYPES = ("none", "SD", "SEM", "IQR", "range", "CI95")
+CENSORING = ("", "below", "above")
+SPECIES = ("human", "mouse", "rat")
+
+
+@dataclass(frozen=True)
+class Analyte:
+    """A measurable quantity: its standard unit and molar or per-ovary conversions."""
+
+    name: str
+    standard_unit: str
+    description: str
+    molar_factor: float | None = None  # pmol/L per standard unit, where the assay is molar
+    aliases: tuple[str, ...] = ()
+
+
+# Molar factors from shared/design/MODEL.md: 1 ng/mL AMH = 7.14 pmol/L; 1 pg/mL E2 = 3.671 pmol/L.
+ANALYTES: dict[str, Analyte] = {
+    a.name: a
+    for a in (
+        Analyte("AMH", "ng/mL", "anti-Müllerian hormone", 7.14, ("amh",)),
+        Analyte("FSH", "IU/L", "follicle-stimulating hormone (mouse assays: ng/mL)", None, ("fsh",)),
+        Analyte("E2", "pg/mL", "estradiol", 3.671, ("estradiol", "e2", "oestradiol")),
+        Analyte("InhB", "pg/mL", "inhibin B", None, ("inhibin b", "inhibin_b", "inhb")),
+        Analyte("LH", "IU/L", "luteinising hormone (not in the model yet)", None, ("lh",)),
+        Analyte("AFC", "follicles", "antral follicle count (ultrasound)", None, ("afc",)),
+        Analyte("primordial", "follicles", "primordial follicle count (histology)"),
+        Analyte("primary", "follicles", "primary follicle count (histology)"),
+        Analyte("secondary", "follicles", "secondary follicle count (histology)"),
+        Analyte("antral", "follicles", "antral follicle count (histology)"),
+        Analyte("TNF", "pg/mL", "TNF-α (pro-inflammatory)", None, ("tnf-a", "tnf-alpha", "tnfa")),
+        Analyte("IL6", "pg/mL", "IL-6 (pro-inflammatory)", None, ("il-6",)),
+        Analyte("IFNG", "pg/mL", "IFN-γ (pro-inflammatory)", None, ("ifn-g", "ifn-gamma")),
+        Analyte("IL10", "pg/mL", "IL-10 (anti-inflammatory)", None, ("il-10",)),
+        Analyte("TGFB", "pg/mL", "TGF-β (anti-inflammatory)", None, ("tgf-b", "tgf-beta")),
+    )
+}
+_ALIASES = {alias: a.name for a in ANALYTES.values() for alias in (a.name.lower(), *a.aliases)}
+
+
+class DatasetError(PoiOdeError, ValueError):
+    """A dataset failed validation; ``problems`` lists every one of them."""
+
+    def __init__(self, problems: list["Problem"], source: str) -> None:
+        self.problems = problems
+        self.source = source
+        lines = [f"{source}: {len(problems)} problem(s)"] + [f"  {p}" for p in problems[:50]]
+        if len(problems) > 50:
+            lines.append(f"  ... and {len(problems) - 50} more")
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem: file row (1 = header, data from 2), column and message."""
+
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        return f"{', '.join(where) or 'file'}: {self.message}"
+
+
+def _analyte_name(raw: str) -> str | None:
+    return _ALIASES.get(str(raw).strip().lower())
+
+
+def analyte_factor(analyte: str, unit: str, to_unit: str) -> float:
+    """Factor from ``unit`` to ``to_unit`` for ``analyte``, using its molar factor if needed.
+
+    Raises
+    ------
+    UnitError
+        If the units cannot be converted for this analyte.
+    """
+    try:
+        return conversion_factor(unit, to_unit)
+    except UnitError:
+        a = ANALYTES[analyte]
+        if a.molar_factor is None:
+            raise
+        molar = "pmol/L"
+        try:
+            to_std = conversion_factor(unit, molar) / a.molar_factor * conversion_factor(a.standard_unit, to_unit)
+            return to_std
+        except UnitError:
+            pass
+        try:
+            return conversion_factor(unit, a.standard_unit) * a.molar_factor * conversion_factor(molar, to_unit)
+        except UnitError:
+            raise UnitError(f"cannot convert {analyte} from {unit!r} to {to_unit!r}") from None
+
+
+def _per_ovary(unit: str) -> tuple[str, float]:
+    """``follicles/ovary`` and friends: count unit and the factor from per-individual counts."""
+    text = unit.replace(" ", "").lower()
+    if text in ("follicles/ovary", "follicle/ovary", "perovary", "follicles_per_ovary"):
+        return "follicles", 0.5
+    return unit, 1.0
+
+
+def standard_unit(analyte: str, species: str, unit: str) -> str:
+    """The harmonised unit of ``analyte`` (mouse and rat FSH stay in mass units)."""
+    std = ANALYTES[analyte].standard_unit
+    if analyte == "FSH" and species in ("mouse", "rat"):
+        try:
+            conversion_factor(unit, "ng/mL")
+            return "ng/mL"
+        except UnitError:
+            return std
+    if std == "follicles":
+        return "follicles/ovary" if _per_ovary(unit)[1] != 1.0 else "follicles"
+    return std
+
+
+def _to_float(raw: Any) -> float | None:
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    if text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def parse_interval(raw: str) -> tuple[float, float] | None:
+    """``"0.1-1.78"`` or ``"0.1 to 1.78"`` or ``"[0.1, 1.78]"`` -> (0.1, 1.78); None if not an interval."""
+    text = str(raw).strip().strip("[]()")
+    m = re.fullmatch(r"([0-9.eE+]+)\s*(?:-|–|to|,)\s*([0-9.eE+]+)", text)
+    if not m:
+        return None
+    try:
+        lo, hi = float(m.group(1)), float(m.group(2))
+    except ValueError:
+        return None
+    return (lo, hi) if lo <= hi else None
+
+
+def parse_regimen(text: str):
+    """Parse ``"DAY:AGENT:AMOUNT:UNIT[:ROUTE]; ..."`` into a :class:`~poi_ode.dosing.Regimen`."""
+    from ..dosing import Dose, Regimen
+    from ..errors import DosingError
+
+    doses = []
+    for part in str(text).split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        fields = part.split(":")
+        if len(fields) not in (4, 5):
+            raise DosingError(f"dose {part!r}: expected DAY:AGENT:AMOUNT:UNIT[:ROUTE]")
+        try:
+            day, amount = float(fields[0]), float(fields[2])
+        except ValueError:
+            raise DosingError(f"dose {part!r}: day and amount must be numbers") from None
+        doses.append(Dose(day, fields[1].strip(), amount, fields[3].strip(), fields[4].strip() if len(fields) == 5 else None))
+    return Regimen(doses)
+
+
+def validate(frame: "pd.DataFrame") -> list[Problem]:
+    """Every problem of a dataset table (empty list: valid). Rows are numbered as in a CSV file."""
+    import pandas as pd
+
+    problems: list[Problem] = []
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    for c in missing:
+        problems.append(Problem(None, c, "required column is missing"))
+    if frame.empty:
+        problems.append(Problem(None, None, "the dataset has no rows"))
+    if missing or frame.empty:
+        return problems
+    text = frame.astype(str).apply(lambda col: col.str.strip()).replace({"nan": "", "None": "", "<NA>": ""})
+    first_dose: dict[tuple[str, str], float] = {}
+    for i, row in text.iterrows():
+        r = int(i) + 2 if isinstance(i, (int, np.integer)) else None
+        for c in REQUIRED:
+            if row[c] == "":
+                problems.append(Problem(r, c, "empty"))
+        species = row["species"]
+        if species and species not in SPECIES:
+            problems.append(Problem(r, "species", f"unknown species {species!r}; one of {SPECIES}"))
+        analyte = _analyte_name(row["analyte"]) if row["analyte"] else None
+        if row["analyte"] and analyte is None:
+            problems.append(Problem(r, "analyte", f"unknown analyte {row['analyte']!r}; known: {', '.join(ANALYTES)}"))
+        if row["statistic"] and row["statistic"] not in STATISTICS:
+            problems.append(Problem(r, "statistic", f"{row['statistic']!r} is not one of {STATISTICS}"))
+        t = _to_float(row["time_days"])
+        if row["time_days"] and (t is None or not math.isfinite(t)):
+            problems.append(Problem(r, "time_days", f"{row['time_days']!r} is not a number"))
+        elif t is not None and t < 0:
+            problems.append(Problem(r, "time_days", f"time {t:g} is before the arm's first dose (day 0)"))
+        value = _to_float(row["value"])
+        if row["value"] and (value is None or not math.isfinite(value)):
+            problems.append(Problem(r, "value", f"{row['value']!r} is not a number"))
+        elif value is not None and value < 0:
+            problems.append(Problem(r, "value", f"value {value:g} is negative"))
+        censored = row.get("censored", "")
+        if censored not in CENSORING:
+            problems.append(Problem(r, "censored", f"{censored!r} is not one of 'below', 'above' or empty"))
+        if analyte and row["unit"]:
+            std = standard_unit(analyte, species, row["unit"])
+            try:
+                analyte_factor(analyte, _per_ovary(row["unit"])[0], _per_ovary(std)[0])
+            except UnitError as exc:
+                problems.append(Problem(r, "unit", f"unit {row['unit']!r} does not fit {analyte}: {exc}"))
+        problems += _spread_problems(row, r)
+        regimen = row.get("regimen", "")
+        if regimen:
+            try:
+                doses = parse_regimen(regimen)
+                if len(doses):
+                    first_dose[(row["study_id"], row["arm"])] = min(d.time for d in doses)
+            except PoiOdeError as exc:
+                problems.append(Problem(r, "regimen", str(exc)))
+        if row.get("initial", "") not in ("", "healthy", "poi"):
+            problems.append(Problem(r, "initial", f"{row['initial']!r} is not 'healthy', 'poi' or empty"))
+        age = row.get("age_years", "")
+        if age and not (_to_float(age) is not None and math.isfinite(_to_float(age)) and _to_float(age) > 0):
+            problems.append(Problem(r, "age_years", f"{age!r} is not a positive number"))
+    # an arm's regimen must be the same on every row, and observations may not precede its first dose
+    if "regimen" in text.columns:
+        for (study, arm), group in text.groupby(["study_id", "arm"]):
+            values = set(group["regimen"])
+            if len(values) > 1:
+                problems.append(Problem(int(group.index[0]) + 2, "regimen", f"arm {study}/{arm} has different regimens on different rows"))
+            start = first_dose.get((study, arm))
+            if start is not None and start > 0:
+                for i, row in group.iterrows():
+                    t = _to_float(row["time_days"])
+                    if t is not None and math.isfinite(t) and t < start:
+                        problems.append(Problem(int(i) + 2, "time_days", f"time {t:g} is before the arm's first dose (day {start:g})"))
+    key = [c for c in ("study_id", "arm", "subject", "time_days", "analyte", "statistic") if c in text.columns]
+    dup = text.duplicated(subset=key, keep="first")
+    for i in np.flatnonzero(dup.to_numpy()):
+        problems.append(Problem(int(text.index[i]) + 2, None, f"duplicate of an earlier row (same {', '.join(key)})"))
+    return problems
+
+
+def _spread_problems(row, r: int | None) -> list[Problem]:
+    out = []
+    kind = row.get("spread_type", "") or "none"
+    spread = row.get("spread", "")
+    n_raw = row.get("n", "")
+    n = _to_float(n_raw)
+    if n_raw and (n is None or not math.isfinite(n) or n < 1 or n != int(n)):
+        out.append(Problem(r, "n", f"{n_raw!r} is not a whole number >= 1"))
+    if kind not in SPREAD_TYPES:
+        out.append(Problem(r, "spread_type", f"{kind!r} is not one of {SPREAD_TYPES}"))
+        return out
+    if kind == "none":
+        if spread:
+            out.append(Problem(r, "spread", "a spread is given but spread_type is none"))
+        return out
+    if not spread:
+        out.append(Problem(r, "spread", f"spread_type {kind} but no spread"))
+        return out
+    if kind in ("SD", "SEM"):
+        s = _to_float(spread)
+        if s is None or not math.isfinite(s) or s < 0:
+            out.append(Problem(r, "spread", f"{spread!r} is not a non-negative number"))
+        if not n_raw:
+            out.append(Problem(r, "n", f"spread ({kind}) without n"))
+    elif parse_interval(spread) is None:
+        out.append(Problem(r, "spread", f"{spread!r} is not an interval like 0.1-1.78"))
+    return out
+
+
+@dataclass
+class Dataset:
+    """A validated dataset: the original table plus harmonised columns.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Every original column, plus ``analyte`` normalised, ``value_std``, ``spread_std``
+        (an SD-like spread of the statistic in standard units, or NaN), ``se_std`` (standard
+        error of the statistic: SD/sqrt(n) or SEM), ``unit_std`` and ``row`` (file row).
+    name : str
+        Where it came from.
+    """
+
+    frame: "pd.DataFrame"
+    name: str = "dataset"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def studies(self) -> list[str]:
+        return list(dict.fromkeys(self.frame["study_id"]))
+
+    @property
+    def arms(self) -> list[tuple[str, str]]:
+        return list(dict.fromkeys(zip(self.frame["study_id"], self.frame["arm"])))
+
+    @property
+    def species(self) -> list[str]:
+        return list(dict.fromkeys(self.frame["species"]))
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def subset(self, **equals: Any) -> "Dataset":
+        """Rows where every named column equals the value given."""
+        mask = np.ones(len(self.frame), bool)
+        for col, value in equals.items():
+            mask &= (self.frame[col] == value).to_numpy()
+        return Dataset(self.frame[mask].reset_index(drop=True), self.name, dict(self.meta))
+
+    def __add__(self, other: "Dataset") -> "Dataset":
+        import pandas as pd
+
+        frame = pd.concat([self.frame, other.frame], ignore_index=True)
+        return Dataset(frame, f"{self.name}+{other.name}", {**self.meta, **other.meta})
+
+
+def _harmonise(frame: "pd.DataFrame") -> "pd.DataFrame":
+    out = frame.copy()
+    for c in OBSERVATION + ARM:
+        if c not in out.columns:
+            out[c] = ""
+    out["row"] = np.arange(len(out)) + 2
+    out["analyte"] = [_analyte_name(a) for a in out["analyte"]]
+    out["time_days"] = out["time_days"].astype(float)
+    out["value"] = out["value"].astype(float)
+    out["censored"] = out["censored"].fillna("").astype(str).str.strip()
+    out["spread_type"] = out["spread_type"].fillna("").astype(str).str.strip().replace({"": "none"})
+    n = [(_to_float(v) or np.nan) for v in out["n"]]
+    out["n"] = n
+    units, values, spreads, ses = [], [], [], []
+    for _, row in out.iterrows():
+        std = standard_unit(row["analyte"], row["species"], row["unit"])
+        unit, per = _per_ovary(row["unit"])
+        std_unit, std_per = _per_ovary(std)
+        f = analyte_factor(row["analyte"], unit, std_unit) * std_per / per
+        units.append(std)
+        values.append(row["value"] * f)
+        kind, spread, count = row["spread_type"], str(row["spread"]).strip(), row["n"]
+        sd = se = np.nan
+        root_n = math.sqrt(count) if math.isfinite(count) else np.nan
+        if kind == "SD":
+            sd = float(spread) * f
+            se = sd / root_n
+        elif kind == "SEM":
+            se = float(spread) * f
+            sd = se * root_n
+        elif kind == "CI95":  # interval of the mean, normal approximation
+            lo, hi = parse_interval(spread)
+            se = (hi - lo) * f / (2 * 1.959964)
+            sd = se * root_n
+        elif kind == "IQR":  # normal approximation: IQR = 1.349 SD
+            lo, hi = parse_interval(spread)
+            sd = (hi - lo) * f / 1.349
+            se = sd / root_n
+        # "range" depends on n and on the shape of the data: no SD is derived from it
+        spreads.append(sd)
+        ses.append(se)
+    out["unit_std"] = units
+    out["value_std"] = values
+    out["spread_std"] = spreads
+    out["se_std"] = ses
+    return out
+
+
+def read_dataset(source: "str | Path | pd.DataFrame", name: str | None = None) -> Dataset:
+    """Read and validate a dataset (CSV path or DataFrame).
+
+    Raises
+    ------
+    DatasetError
+        Listing every problem with file row and column.
+    """
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        frame = source.reset_index(drop=True).copy()
+        label = name or "DataFrame"
+    else:
+        path = Path(source)
+        label = name or path.name
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except FileNotFoundError:
+            raise DatasetError([Problem(None, None, "file not found")], str(path)) from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise DatasetError([Problem(None, None, f"not a readable CSV: {exc}")], str(path)) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    problems = validate(frame)
+    if problems:
+        raise DatasetError(problems, label)
+    return Dataset(_harmonise(frame), label)
+
+
+def list_datasets() -> list[str]:
+    """Names of the bundled published datasets."""
+    return sorted(p.stem for p in BUNDLED.glob("*.csv"))
+
+
+def load_dataset(name: str) -> Dataset:
+    """A bundled dataset by name (see :func:`list_datasets`), with every provenance column."""
+    path = BUNDLED / f"{name}.csv"
+    if not path.exists():
+        raise DatasetError([Problem(None, None, f"no bundled dataset {name!r}; bundled: {', '.join(list_datasets())}")], name)
+    return read_dataset(path, name)
+
+
+def read_digitized(
+    source: "str | Path | pd.DataFrame",
+    series: Mapping[str, Mapping[str, Any]],
+    *,
+    study_id: str,
+    species: str,
+    citation: str,
+    source_location: str,
+    time_unit: str = "day",
+    doi_or_pmcid: str = "",
+    statistic: str = "mean",
+    name: str | None = None,
+) -> Dataset:
+    """Import figure-digitised points (WebPlotDigitizer "CSV, all datasets" export).
+
+    The export has one (x, y) column pair per series, with series names on a first header
+    row. ``series`` maps each series name to its ``arm`` and ``analyte`` and ``unit`` (and
+    optionally ``n``, ``regimen``, ``initial``, ``spread_type``/``spread_series``: the name of a
+    series holding the upper error-bar ends). Every row is marked ``digitised = yes`` and
+    carries the provenance given.
+    """
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        raw = source
+    else:
+        raw = pd.read_csv(source, header=[0, 1])
+    problems = []
+    available = {str(c[0]).strip() for c in raw.columns if not str(c[0]).startswith("Unnamed")}
+    columns = {}
+    last = None
+    for c in raw.columns:  # WebPlotDigitizer leaves the second column of a pair unnamed
+        top = str(c[0]).strip()
+        if not top.startswith("Unnamed"):
+            last = top
+        columns.setdefault(last, []).append(c)
+    for name_ in series:
+        if name_ not in available:
+            problems.append(Problem(None, name_, f"series not in the file; it has {sorted(available)}"))
+    if problems:
+        raise DatasetError(problems, str(source))
+    scale = conversion_factor(time_unit, "day")
+    rows = []
+    for name_, spec in series.items():
+        x_col, y_col = columns[name_][:2]
+        xs = pd.to_numeric(raw[x_col], errors="coerce")
+        ys = pd.to_numeric(raw[y_col], errors="coerce")
+        upper = None
+        if spec.get("spread_series"):
+            ux, uy = columns[spec["spread_series"]][:2]
+            upper = pd.to_numeric(raw[uy], errors="coerce")
+        for k, (x, y) in enumerate(zip(xs, ys)):
+            if pd.isna(x) and pd.isna(y):
+                continue
+            spread = ""
+            if upper is not None and k < len(upper) and not pd.isna(upper.iloc[k]):
+                spread = f"{abs(float(upper.iloc[k]) - float(y)):.6g}"
+            rows.append(
+                dict(
+                    study_id=study_id, arm=spec["arm"], species=species, time_days=f"{float(x) * scale:.6g}",
+                    analyte=spec["analyte"], statistic=spec.get("statistic", statistic), value=f"{float(y):.6g}",
+                    unit=spec["unit"], n=str(spec.get("n", "")),
+                    spread_type=spec.get("spread_type", "none") if spread else "none", spread=spread,
+                    regimen=spec.get("regimen", ""), initial=spec.get("initial", ""),
+                    citation=citation, doi_or_pmcid=doi_or_pmcid, source_location=source_location,
+                    confidence="digitised", digitised="yes",
+                    notes=f"digitised from a figure, series {name_!r}",
+                )
+            )
+    return read_dataset(pd.DataFrame(rows), name or f"{study_id} (digitised)")
+
+
+def provenance_columns(dataset: Dataset) -> list[str]:
+    """The provenance and other descriptive columns the dataset carries."""
+    known = set(REQUIRED) | set(OBSERVATION) | set(ARM) | {"row", "unit_std", "value_std", "spread_std", "se_std"}
+    return [c for c in dataset.frame.columns if c not in known]
+
+
+def iter_arms(dataset: Dataset) -> Iterable[tuple[tuple[str, str], "pd.DataFrame"]]:
+    """(study, arm) groups in order of appearance."""
+    frame = dataset.frame
+    for key in dataset.arms:
+        yield key, frame[(frame["study_id"] == key[0]) & (frame["arm"] == key[1])]

@@ -1,0 +1,454 @@
+"""Calibration with lmfit: several studies and arms at once, honest uncertainty.
+
+``fit(model, data, free=...)`` builds a :class:`~poi_ode.fitting.problem.FitProblem`
+(observations, error model, priors), minimises its standardised residuals with lmfit
+(``least_squares``, ``leastsq`` or ``differential_evolution``; optional Latin-hypercube
+multistart), and returns a :class:`FitResult` with covariance-based intervals from the
+Jacobian, identifiability flags, AIC/BIC and, on request, likelihood profiles and emcee
+samples. A simulation failure inside the objective is counted and penalised, never fatal.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+
+from ..data import Dataset, read_dataset
+from ..errors import ParameterError, PoiOdeError
+from .problem import FitProblem, default_free
+from .result import CHI2_95_1DF, Z95, FitResult, ParameterEstimate, _clean
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from ..model.core import Model
+
+__all__ = ["fit", "profile", "FitResult", "FitProblem", "default_free", "METHODS"]
+
+METHODS = ("least_squares", "leastsq", "differential_evolution")
+
+
+def _lmfit_params(problem: FitProblem, start: np.ndarray):
+    import lmfit
+
+    params = lmfit.Parameters()
+    for f, x in zip(problem.free, start):
+        params.add(f.key, value=float(np.clip(x, f.lower, f.upper)), min=f.lower, max=f.upper)
+    return params
+
+
+def _minimise(problem: FitProblem, start: np.ndarray, method: str, max_nfev: int, seed: int):
+    import lmfit
+
+    keys = [f.key for f in problem.free]
+
+    def objective(params):
+        return problem.residuals(np.array([params[k].value for k in keys]))
+
+    kws: dict[str, Any] = {}
+    if method == "differential_evolution":
+        kws = dict(seed=seed, maxiter=max(10, max_nfev // (15 * max(1, len(keys)))), polish=True)
+    elif method in ("least_squares", "leastsq"):
+        kws = dict(max_nfev=max_nfev)
+    minimizer = lmfit.Minimizer(objective, _lmfit_params(problem, start), scale_covar=False, nan_policy="raise")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = minimizer.minimize(method=method, **kws)
+    theta = np.array([out.params[k].value for k in keys])
+    return theta, out
+
+
+def _chi2(problem: FitProblem, theta: np.ndarray) -> float:
+    r = problem.residuals(theta)
+    return float(r @ r)
+
+
+def _jacobian(problem: FitProblem, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:
+    """Central-difference Jacobian of the residuals in the internal scale."""
+    cols = []
+    lo, hi = problem.bounds()
+    for k in range(len(theta)):
+        h = step * max(1.0, abs(theta[k]))
+        up, down = theta.copy(), theta.copy()
+        up[k] = min(theta[k] + h, hi[k])
+        down[k] = max(theta[k] - h, lo[k])
+        cols.append((problem.residuals(up) - problem.residuals(down)) / (up[k] - down[k]))
+    return np.column_stack(cols)
+
+
+def fit(
+    model: "Model",
+    data: "Dataset | str | Path | pd.DataFrame",
+    free: Sequence[str] | None = None,
+    *,
+    per_study: Sequence[str] = (),
+    priors: Mapping[str, Mapping[str, float]] | None = None,
+    error_model: str = "lognormal",
+    sigma: float = 0.3,
+    regimens: Mapping[str, str] | None = None,
+    initial: Mapping[str, Any] | str | None = None,
+    scales: Sequence[str] = (),
+    method: str = "least_squares",
+    multistart: int = 0,
+    seed: int = 0,
+    max_nfev: int = 2000,
+    profiles: Sequence[str] | bool = False,
+    mcmc_steps: int = 0,
+    mcmc_walkers: int | None = None,
+    mcmc_burn: int | None = None,
+    name: str | None = None,
+) -> FitResult:
+    """Calibrate ``model`` to ``data``.
+
+    Parameters
+    ----------
+    model : Model
+        With its parameter set (values outside ``free`` stay fixed).
+    data : Dataset, path or DataFrame
+        In the documented format (:func:`poi_ode.read_dataset`); one species.
+    free : list of str, optional
+        Parameters to estimate, shared by all studies. Default: :func:`default_free`.
+    per_study : list of str
+        Parameters estimated separately for each study.
+    priors : mapping, optional
+        ``{name: {"median": m, "sd_log10": s}}`` (log-scale parameters, log-normal) or
+        ``{name: {"mean": m, "sd": s}}`` (linear ones), added as residuals (MAP).
+    error_model : {"lognormal", "proportional", "additive"}
+        Residual model. The scale of each residual is the standard error of the published
+        statistic where the data give SD or SEM and n, else ``sigma`` (a CV for log-normal and
+        proportional, a fraction of the analyte's mean observed value for additive).
+    regimens, initial : mapping, optional
+        Per arm (``"STUDY/ARM"`` or ``"ARM"``): regimen text (``DAY:AGENT:AMOUNT:UNIT[:ROUTE]; ...``)
+        and initial state (``"healthy"``, ``"poi"``, ``"first_observation"``), overriding the
+        data columns.
+    scales : list of str
+        Analytes that get a free assay scale factor per study (required for cytokines).
+    method : {"least_squares", "leastsq", "differential_evolution"}
+    multistart : int
+        Extra local fits from Latin-hypercube points in the bounds (seeded).
+    profiles : list of str or True
+        Parameters to profile (True: all); intervals then come from the profile likelihood.
+    mcmc_steps, mcmc_walkers, mcmc_burn : int
+        If ``mcmc_steps`` > 0, sample the posterior with emcee through lmfit (seeded with
+        ``seed``; needs the ``mcmc`` extra), starting at the estimate; samples are stored in
+        ``result.samples`` and give the intervals (2.5-97.5 percentiles).
+
+    Returns
+    -------
+    FitResult
+        Also when the optimiser fails: ``status`` and ``message`` say why.
+    """
+    if method not in METHODS:
+        raise ParameterError(f"method must be one of {METHODS}, not {method!r}")
+    if int(multistart) != multistart or multistart < 0:
+        raise ParameterError(f"multistart must be a whole number >= 0, got {multistart!r}")
+    dataset = data if isinstance(data, Dataset) else read_dataset(data)
+    t0 = time.perf_counter()
+    problem = FitProblem.build(model, dataset, free, per_study, priors, error_model, sigma, regimens, initial, scales)
+    lo, hi = problem.bounds()
+    starts = [problem.initial_vector()]
+    if multistart:
+        from scipy.stats import qmc
+
+        sampler = qmc.LatinHypercube(d=len(lo), seed=seed)
+        starts += list(qmc.scale(sampler.random(int(multistart)), lo, hi))
+    runs = []
+    for k, start in enumerate(starts):
+        try:
+            theta, out = _minimise(problem, start, method, max_nfev, seed + k)
+            runs.append(dict(start=start.tolist(), theta=theta.tolist(), chi2=_chi2(problem, theta),
+                             success=bool(out.success), message=str(out.message), nfev=int(out.nfev)))
+        except (PoiOdeError, ValueError, np.linalg.LinAlgError) as exc:
+            runs.append(dict(start=start.tolist(), theta=None, chi2=math.inf, success=False, message=str(exc), nfev=0))
+    best = min(runs, key=lambda r: r["chi2"])
+    result = _assemble(problem, best, runs, method, time.perf_counter() - t0, name or dataset.name)
+    if profiles and result.status != "failed":
+        names = [p.key for p in result.parameters] if profiles is True else list(profiles)
+        for key in names:
+            profile(result, key, model=model, dataset=dataset, _problem=problem)
+    if mcmc_steps and result.status != "failed":
+        _sample(result, problem, int(mcmc_steps), mcmc_walkers, mcmc_burn, seed)
+    result.wall_time_s = time.perf_counter() - t0
+    return result
+
+
+def _sample(result: FitResult, problem: FitProblem, steps: int, walkers: int | None, burn: int | None, seed: int) -> None:
+    """Posterior samples with emcee (through lmfit), started at the estimate."""
+    try:
+        import emcee  # noqa: F401
+    except ImportError:
+        raise PoiOdeError("MCMC sampling needs emcee: pip install 'poi_ode[mcmc]'") from None
+    import lmfit
+
+    keys = [f.key for f in problem.free]
+    theta = result.internal_estimate()
+    walkers = walkers or max(16, 4 * len(keys))
+    burn = steps // 4 if burn is None else burn
+
+    def objective(params):
+        return problem.residuals(np.array([params[k].value for k in keys]))
+
+    minimizer = lmfit.Minimizer(objective, _lmfit_params(problem, theta), nan_policy="raise")
+    printed = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(printed):
+        warnings.simplefilter("ignore")
+        out = minimizer.emcee(steps=steps, nwalkers=walkers, burn=burn, is_weighted=True, seed=seed, progress=False)
+    if "autocorrelation" in printed.getvalue():
+        result.warnings.append("emcee: the chain is shorter than 50 integrated autocorrelation times; run longer")
+    chain = out.flatchain[keys].to_numpy()
+    natural = np.column_stack([[f.to_value(x) for x in chain[:, j]] for j, f in enumerate(problem.free)])
+    for j, est in enumerate(result.parameters):
+        lo, hi = np.percentile(natural[:, j], [2.5, 97.5])
+        est.ci_low, est.ci_high, est.ci_method = float(lo), float(hi), "posterior (emcee)"
+    result.samples = _clean(dict(
+        names=keys, values=natural.tolist(), steps=steps, walkers=walkers, burn=burn, seed=seed,
+        acceptance=float(np.mean(out.acceptance_fraction)),
+    ))
+
+
+def _assemble(problem: FitProblem, best: dict, runs: list[dict], method: str, wall: float, name: str) -> FitResult:
+    warn: list[str] = []
+    if best["theta"] is None or not math.isfinite(best["chi2"]):
+        theta = problem.initial_vector()
+        status, success, message = "failed", False, best["message"] or "no run finished"
+    else:
+        theta = np.array(best["theta"])
+        success = bool(best["success"])
+        status, message = ("converged" if success else "not converged"), best["message"]
+    failures_before = problem.n_failures
+    pred = problem.predict(theta)
+    if not np.all(np.isfinite(pred[problem.used])):
+        status, success = "failed", False
+        message = f"the model cannot be simulated at the estimate: {problem.last_failure}"
+    elif problem.n_failures > failures_before:
+        pass
+    res = problem.residuals(theta)
+    chi2 = float(res @ res)
+    n_obs = int(problem.used.sum())
+    k = len(problem.free)
+    jac = _jacobian(problem, theta) if status != "failed" else np.full((len(res), k), np.nan)
+    cov = corr = None
+    sv: list[float] = []
+    se = np.full(k, np.nan)
+    flat = np.zeros(k, bool)
+    if np.all(np.isfinite(jac)):
+        _, sv_arr, vt = np.linalg.svd(jac, full_matrices=False)
+        sv = sv_arr.tolist()
+        null = sv_arr <= 1e-8 * max(sv_arr.max(initial=0.0), 1e-300)
+        if null.any():  # parameters moving along a flat direction cannot be estimated
+            flat = np.any(np.abs(vt[null]) > 0.1, axis=0)
+            warn.append("the Fisher information is singular: "
+                        + ", ".join(problem.free[j].key for j in np.flatnonzero(flat))
+                        + " cannot be identified from these data (flat direction)")
+        keep = np.flatnonzero(~flat)
+        if keep.size:
+            fim = jac[:, keep].T @ jac[:, keep]
+            cov_m = np.full((k, k), np.nan)
+            cov_m[np.ix_(keep, keep)] = np.linalg.pinv(fim)
+            se = np.sqrt(np.clip(np.diag(cov_m), 0, None))
+            d = np.where(se > 0, se, np.nan)
+            with np.errstate(invalid="ignore"):
+                corr_m = cov_m / np.outer(d, d)
+            cov, corr = (cov_m.tolist(), corr_m.tolist()) if not flat.any() else (None, corr_m.tolist())
+    dof = n_obs + problem.n_priors - k
+    estimates = []
+    for j, f in enumerate(problem.free):
+        value = f.to_value(theta[j])
+        ci_low = ci_high = None
+        ident = "not identifiable (flat direction)"
+        if math.isfinite(se[j]):
+            lo_i, hi_i = theta[j] - Z95 * se[j], theta[j] + Z95 * se[j]
+            ci_low, ci_high = f.to_value(max(lo_i, f.lower)), f.to_value(min(hi_i, f.upper))
+            if lo_i < f.lower or hi_i > f.upper:
+                ident = "poorly identified (interval reaches a bound)"
+            else:
+                ident = "identifiable (local, from the Jacobian)"
+        if f.prior is not None and ident.startswith(("identifiable", "poorly")):
+            data_only = _data_only_se(jac, problem, j)
+            if not math.isfinite(data_only) or data_only > 3 * se[j]:
+                ident += "; interval mostly from the prior"
+        estimates.append(ParameterEstimate(
+            name=f.name, scope=f.scope, unit=f.unit, scale=f.scale, value=value, initial=f.to_value(f.initial),
+            lower_bound=f.to_value(f.lower), upper_bound=f.to_value(f.upper),
+            stderr_internal=float(se[j]) if math.isfinite(se[j]) else None,
+            ci_low=ci_low, ci_high=ci_high, ci_method="Wald (Jacobian)" if ci_low is not None else "none",
+            identifiability=ident, prior=list(f.prior) if f.prior is not None else None,
+        ))
+        if abs(theta[j] - f.lower) < 1e-6 * max(1, abs(f.lower)) or abs(theta[j] - f.upper) < 1e-6 * max(1, abs(f.upper)):
+            warn.append(f"{f.key} ends at a bound ({value:.4g} {f.unit})")
+    if dof <= 0:
+        warn.append(f"{n_obs} observations and {k} free parameters: no residual degrees of freedom; "
+                    "intervals rest on the assumed or published spreads alone")
+    if problem.n_failures:
+        warn.append(f"{problem.n_failures} simulations failed during the fit and were penalised "
+                    f"(last: {problem.last_failure})")
+    assumed = sum(s.startswith("assumed") for s, u in zip(problem.sigma_source, problem.used) if u)
+    if assumed:
+        warn.append(f"{assumed} of {n_obs} observations carry no SD/SEM with n: their residual scale is assumed "
+                    f"({problem.error_model}, sigma={problem.sigma[np.array([s.startswith('assumed') for s in problem.sigma_source])][0]:g})")
+    if dof > 0 and chi2 / dof > 4:
+        warn.append(f"reduced chi2 {chi2 / dof:.2g} > 4: the model misfits or the spreads are too small")
+    spread = [r["chi2"] for r in runs if math.isfinite(r["chi2"])]
+    if len(spread) > 1 and max(spread) - min(spread) > 1.0:
+        n_near = sum(c - min(spread) < 1.0 for c in spread)
+        warn.append(f"multistart: {n_near} of {len(spread)} starts reached the best chi2 (within 1)")
+    warn += problem.excluded
+    observations, gof = _observation_table(problem, pred, res)
+    raw = dict(
+        status=status, success=success, message=str(message), method=method, species=problem.base.species,
+        modules=[m.name for m in problem.model.modules], parameters=[vars(e) for e in estimates],
+        covariance=cov, correlation=corr, chi2=chi2, n_observations=n_obs, n_priors=problem.n_priors,
+        n_free=k, aic=chi2 + 2 * k, bic=chi2 + k * math.log(max(n_obs, 1)),
+        reduced_chi2=chi2 / dof if dof > 0 else None, observations=observations, goodness_of_fit=gof,
+        config=_config(problem, name), n_evaluations=problem.n_evaluations,
+        n_failed_simulations=problem.n_failures, wall_time_s=wall, warnings=warn, multistart=runs,
+        profiles={}, samples=None, singular_values=sv,
+    )
+    return FitResult.from_dict(_clean(raw))
+
+
+def _data_only_se(jac: np.ndarray, problem: FitProblem, j: int) -> float:
+    """Standard error of parameter j from the data rows alone (without prior rows)."""
+    rows = jac[: int(problem.used.sum())]
+    fim = rows.T @ rows
+    try:
+        return float(np.sqrt(np.linalg.inv(fim)[j, j]))
+    except np.linalg.LinAlgError:
+        return math.inf
+
+
+def _observation_table(problem: FitProblem, pred: np.ndarray, res: np.ndarray):
+    frame = problem.dataset.frame
+    used_idx = np.flatnonzero(problem.used)
+    residual = np.full(len(frame), np.nan)
+    residual[used_idx] = res[: len(used_idx)]
+    rows = []
+    for i in range(len(frame)):
+        rows.append(dict(
+            row=int(frame["row"].iloc[i]), study=str(frame["study_id"].iloc[i]), arm=str(frame["arm"].iloc[i]),
+            time_days=float(frame["time_days"].iloc[i]), analyte=str(frame["analyte"].iloc[i]),
+            unit=str(frame["unit_std"].iloc[i]), observed=float(problem.observed[i]), predicted=float(pred[i]),
+            sigma=float(problem.sigma[i]), sigma_source=problem.sigma_source[i],
+            censored=str(frame["censored"].iloc[i]), used=bool(problem.used[i]), residual=float(residual[i]),
+        ))
+    gof = []
+    for (study, analyte), idx in _groups(rows):
+        r = np.array([rows[i]["residual"] for i in idx if rows[i]["used"]])
+        if r.size:
+            gof.append(dict(study=study, analyte=analyte, n=int(r.size), chi2=float(r @ r), rms=float(np.sqrt(np.mean(r**2)))))
+    return rows, gof
+
+
+def _groups(rows):
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault((r["study"], r["analyte"]), []).append(i)
+    return groups.items()
+
+
+def _config(problem: FitProblem, name: str) -> dict[str, Any]:
+    return dict(
+        name=name,
+        data_name=problem.dataset.name,
+        error_model=problem.error_model,
+        free=[f.key for f in problem.free],
+        arms=[dict(study=a.study, arm=a.arm, regimen="; ".join(
+            f"{d.time:g}:{d.agent}:{d.amount:g}:{d.unit}" + (f":{d.route}" if d.route else "") for d in a.regimen),
+            initial=a.initial if isinstance(a.initial, str) else "given", age=a.age) for a in problem.arms],
+        parameter_set=problem.base.species,
+        fixed_parameters={n: p.value for n, p in problem.base.parameters.items()},
+    )
+
+
+def profile(
+    result: FitResult,
+    key: str,
+    *,
+    model: "Model | None" = None,
+    dataset: Dataset | None = None,
+    points: int = 8,
+    _problem: FitProblem | None = None,
+) -> dict[str, Any]:
+    """Profile likelihood of one free parameter; stores it in ``result.profiles`` and updates the
+    parameter's interval (``ci_method = "profile"``) and identifiability flag.
+
+    The profile steps outward from the estimate on each side (``points`` steps up to the
+    bound, in the internal scale), re-optimising the other free parameters at each step, until
+    the objective rises by the 95% threshold (3.84) or the bound is reached.
+    """
+    problem = _problem
+    if problem is None:
+        raise ParameterError("profile needs the problem: call fit(..., profiles=[...])")
+    keys = [f.key for f in problem.free]
+    if key not in keys:
+        raise ParameterError(f"{key!r} is not a free parameter of this fit ({keys})")
+    j = keys.index(key)
+    f = problem.free[j]
+    theta_hat = result.internal_estimate()
+    chi2_hat = result.chi2
+    others = [i for i in range(len(keys)) if i != j]
+    grid_values, grid_chi2 = [theta_hat[j]], [chi2_hat]
+    for direction, bound in ((-1, f.lower), (1, f.upper)):
+        theta = theta_hat.copy()
+        for step in np.linspace(0, 1, points + 1)[1:]:
+            x = theta_hat[j] + (bound - theta_hat[j]) * step
+            theta[j] = x
+            if others:
+                sub_problem_start = theta[others]
+
+                def objective(params, x=x):
+                    full = theta.copy()
+                    full[j] = x
+                    full[others] = [params[keys[i]].value for i in others]
+                    return problem.residuals(full)
+
+                import lmfit
+
+                params = lmfit.Parameters()
+                for i, s in zip(others, sub_problem_start):
+                    fi = problem.free[i]
+                    params.add(keys[i], value=float(np.clip(s, fi.lower, fi.upper)), min=fi.lower, max=fi.upper)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    out = lmfit.minimize(objective, params, method="least_squares", max_nfev=200)
+                theta[others] = [out.params[keys[i]].value for i in others]
+            c = _chi2(problem, theta)
+            grid_values.append(x)
+            grid_chi2.append(c)
+            if c - chi2_hat > CHI2_95_1DF * 1.5:
+                break
+    order = np.argsort(grid_values)
+    xs, cs = np.array(grid_values)[order], np.array(grid_chi2)[order]
+    delta = cs - chi2_hat
+    i0 = int(np.argmin(np.abs(xs - theta_hat[j])))
+    lo_cross = _crossing(xs[: i0 + 1][::-1], delta[: i0 + 1][::-1])
+    hi_cross = _crossing(xs[i0:], delta[i0:])
+    estimate = result[key]
+    if lo_cross is None and hi_cross is None:
+        flag = "not identifiable (flat profile)" if delta.max() < CHI2_95_1DF else "not identifiable (profile open on both sides)"
+    elif lo_cross is None or hi_cross is None:
+        flag = "practically non-identifiable (profile open on one side)"
+    else:
+        flag = "identifiable (profile likelihood)"
+    estimate.identifiability = flag
+    estimate.ci_low = f.to_value(lo_cross) if lo_cross is not None else f.to_value(f.lower)
+    estimate.ci_high = f.to_value(hi_cross) if hi_cross is not None else f.to_value(f.upper)
+    estimate.ci_method = "profile" + ("" if lo_cross is not None and hi_cross is not None else " (open: bound shown)")
+    out = dict(values=[f.to_value(x) for x in xs], chi2=cs.tolist(), threshold=CHI2_95_1DF, flag=flag)
+    result.profiles[key] = _clean(out)
+    return result.profiles[key]
+
+
+def _crossing(xs: np.ndarray, delta: np.ndarray) -> float | None:
+    """Where ``delta`` first rises through the 95% threshold along ``xs`` (linear interpolation)."""
+    for a in range(1, len(xs)):
+        if delta[a] >= CHI2_95_1DF > delta[a - 1]:
+            w = (CHI2_95_1DF - delta[a - 1]) / (delta[a] - delta[a - 1])
+            return float(xs[a - 1] + w * (xs[a] - xs[a - 1]))
+    return None

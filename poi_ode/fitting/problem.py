@@ -1,0 +1,386 @@
+"""The estimation problem: free parameters, arms to simulate, observations and residuals."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+from scipy.special import log_ndtr
+
+from ..data import Dataset, iter_arms, parse_regimen
+from ..dosing import Regimen
+from ..errors import ParameterError, PoiOdeError
+from ..observe import observable
+from ..parameters import ParameterSet
+from ..simulate import initial_state, simulate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..model.core import Model
+
+__all__ = ["FreeParameter", "Arm", "FitProblem", "ERROR_MODELS", "default_free"]
+
+ERROR_MODELS = ("lognormal", "proportional", "additive")
+PENALTY = 1e3
+"""Residual given to every observation of an arm whose simulation fails."""
+
+
+def default_free(model: "Model", dataset: Dataset, regimens: Mapping[tuple[str, str], Regimen]) -> list[str]:
+    """The documented default free set: the effect parameters a therapy study informs.
+
+    MSC arms free ``s_M`` (paracrine potency per cell) and ``p_protect`` (protection from
+    atresia); exosome arms free ``s_X``; each chemotherapy agent frees its ``kill_<agent>``.
+    Without any agent, AMH data free ``t_half_AMH``.
+    """
+    agents = {d.agent for reg in regimens.values() for d in reg}
+    free = []
+    if "msc" in agents:
+        free += ["s_M", "p_protect"]
+    if "exosome" in agents:
+        free += ["s_X"] + ([] if "p_protect" in free else ["p_protect"])
+    free += [f"kill_{a}" for a in sorted(agents) if f"kill_{a}" in model.parameter_names]
+    if not free and "AMH" in set(dataset.frame["analyte"]):
+        free = ["t_half_AMH"]
+    return [f for f in free if f in model.parameter_names]
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"\W", "_", text)
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """A parameter estimated from the data, shared or specific to one study.
+
+    ``internal`` values are log10 of the value for log-scale parameters, the value itself
+    otherwise; bounds and priors live in that scale too.
+    """
+
+    name: str
+    scope: str  # "shared", or a study id
+    unit: str
+    scale: str
+    lower: float
+    upper: float
+    initial: float
+    prior: tuple[float, float] | None = None  # (mean, sd) in the internal scale
+    bounds_value: tuple[float, float] = (-math.inf, math.inf)  # natural bounds, exact
+
+    @property
+    def key(self) -> str:
+        return self.name if self.scope == "shared" else f"{self.name}__{_safe(self.scope)}"
+
+    def to_internal(self, value: float) -> float:
+        return math.log10(value) if self.scale == "log" else value
+
+    def to_value(self, internal: float) -> float:
+        value = 10.0**internal if self.scale == "log" else internal
+        return min(max(value, self.bounds_value[0]), self.bounds_value[1])  # no round-off past a bound
+
+
+@dataclass
+class Arm:
+    """One study arm: its regimen and initial state, and the observations to predict."""
+
+    study: str
+    arm: str
+    regimen: Regimen
+    initial: Any
+    age: float | None
+    rows: np.ndarray  # indices into the problem's observation arrays
+    times: np.ndarray  # output times (days), sorted unique
+    time_index: np.ndarray  # for each observation, its index in ``times``
+    variables: list[str]
+    factors: np.ndarray
+    scale_keys: list[str | None]
+
+
+@dataclass
+class FitProblem:
+    """Everything the objective needs; built by :meth:`build`.
+
+    Attributes
+    ----------
+    observed, sigma, censored : ndarray
+        Per observation: value (standard units), residual scale (log scale for the
+        log-normal error model) and censoring code (0, -1 below, +1 above).
+    """
+
+    model: "Model"
+    dataset: Dataset
+    base: ParameterSet
+    free: list[FreeParameter]
+    arms: list[Arm]
+    error_model: str
+    observed: np.ndarray
+    sigma: np.ndarray
+    censored: np.ndarray
+    sigma_source: list[str]
+    used: np.ndarray
+    excluded: list[str] = field(default_factory=list)
+    rtol: float = 1e-9  # tight: finite-difference Jacobians of the residuals need smooth simulations
+    atol: float = 1e-12
+    n_evaluations: int = 0
+    n_failures: int = 0
+    last_failure: str = ""
+
+    # ----------------------------------------------------------------------------- build
+    @classmethod
+    def build(
+        cls,
+        model: "Model",
+        dataset: Dataset,
+        free: Sequence[str] | None = None,
+        per_study: Sequence[str] = (),
+        priors: Mapping[str, Mapping[str, float]] | None = None,
+        error_model: str = "lognormal",
+        sigma: float = 0.3,
+        regimens: Mapping[str, str] | None = None,
+        initial: Mapping[str, Any] | str | None = None,
+        scales: Sequence[str] = (),
+    ) -> "FitProblem":
+        if model.parameter_set is None:
+            raise ParameterError("fit needs a model with a parameter set (use load_model)")
+        if error_model not in ERROR_MODELS:
+            raise ParameterError(f"error_model must be one of {ERROR_MODELS}, not {error_model!r}")
+        if not (sigma > 0 and math.isfinite(sigma)):
+            raise ParameterError(f"sigma must be a positive number, got {sigma!r}")
+        base = model.parameter_set
+        species = {s for s in dataset.species}
+        if len(species) > 1 or (species and next(iter(species)) != base.species):
+            raise ParameterError(f"dataset species {sorted(species)} do not match the model's ({base.species})")
+
+        arm_regimens: dict[tuple[str, str], Regimen] = {}
+        arm_initial: dict[tuple[str, str], Any] = {}
+        excluded: list[str] = []
+        for (study, arm), rows in iter_arms(dataset):
+            text = (regimens or {}).get(f"{study}/{arm}", (regimens or {}).get(arm, rows["regimen"].iloc[0]))
+            arm_regimens[(study, arm)] = parse_regimen(text) if text else Regimen()
+            init = rows["initial"].iloc[0] or "healthy"
+            if isinstance(initial, str):
+                init = initial
+            elif initial is not None:
+                init = initial.get(f"{study}/{arm}", initial.get(arm, init))
+            arm_initial[(study, arm)] = init
+
+        names = list(free) if free is not None else default_free(model, dataset, arm_regimens)
+        if not names:
+            raise ParameterError("nothing to fit: give free=[...] parameter names")
+        priors = dict(priors or {})
+        free_params: list[FreeParameter] = []
+        for name in [*names, *[p for p in per_study if p not in names]]:
+            if name not in model.parameter_names:
+                raise ParameterError(f"free parameter {name!r} is not a parameter of model {model.name!r}")
+            p = base[name]
+            scopes = dataset.studies if name in per_study else ["shared"]
+            for scope in scopes:
+                fp = FreeParameter(name, scope, p.unit, p.scale, 0.0, 0.0, 0.0)
+                lower, upper = fp.to_internal(p.lower), fp.to_internal(p.upper)
+                prior = _prior(fp, priors.get(name), base)
+                fp = FreeParameter(name, scope, p.unit, p.scale, lower, upper, fp.to_internal(p.value), prior,
+                                   (p.lower, p.upper))
+                free_params.append(fp)
+        unknown_priors = set(priors) - set(names) - set(per_study)
+        if unknown_priors:
+            raise ParameterError(f"priors given for parameters that are not free: {sorted(unknown_priors)}")
+        for analyte in scales:
+            for study in dataset.studies:
+                free_params.append(FreeParameter(f"scale_{analyte}", study, "1", "log", -3.0, 3.0, 0.0, (0.0, 1.0),
+                                                 (1e-3, 1e3)))
+
+        frame = dataset.frame
+        observed = frame["value_std"].to_numpy(float)
+        censored = np.array([{"below": -1, "above": 1}.get(c, 0) for c in frame["censored"]])
+        sig, source = _sigmas(frame, error_model, sigma)
+        arms = []
+        for (study, arm), rows in iter_arms(dataset):
+            idx = rows.index.to_numpy()
+            regimen = arm_regimens[(study, arm)]
+            dose_times = {d.time for d in regimen}
+            # a sample taken at a dose time is taken before the dose
+            t_obs = np.array([t - 1e-6 if (t in dose_times and t > 0) else t for t in rows["time_days"]])
+            times, inverse = np.unique(t_obs, return_inverse=True)
+            obs = [observable(model, a, u) for a, u in zip(rows["analyte"], rows["unit_std"])]
+            scale_keys = []
+            for o in obs:
+                if o.needs_scale and o.analyte not in scales:
+                    raise PoiOdeError(
+                        f"analyte {o.analyte} is measured on an assay scale the model does not have: "
+                        f"fit with scales=[{o.analyte!r}]"
+                    )
+                scale_keys.append(f"scale_{o.analyte}__{_safe(study)}" if o.analyte in scales else None)
+            age = rows["age_years"].iloc[0]
+            arms.append(
+                Arm(study, arm, regimen, arm_initial[(study, arm)], float(age) if age else None, idx, times,
+                    inverse, [o.variable for o in obs], np.array([o.factor for o in obs]), scale_keys)
+            )
+        used = np.ones(len(frame), bool)
+        for arm in arms:
+            if arm.initial != "first_observation":
+                continue
+            for k, row in enumerate(arm.rows):
+                if arm.times[arm.time_index[k]] == 0.0 and arm.variables[k] in model.index:
+                    used[row] = False
+                    excluded.append(f"row {int(frame['row'].iloc[row])} ({arm.study}/{arm.arm}, day 0, "
+                                    f"{frame['analyte'].iloc[row]}): sets the initial state, not fitted")
+        problem = cls(model, dataset, base, free_params, arms, error_model, observed, sig, censored, source,
+                      used, excluded)
+        if error_model == "lognormal":
+            zero = np.flatnonzero((observed <= 0) & (censored == 0))
+            if zero.size:
+                row = int(frame["row"].iloc[zero[0]])
+                raise PoiOdeError(
+                    f"row {row}: value 0 cannot enter a log-normal error model; mark it censored below "
+                    "the assay limit or use error_model='additive'"
+                )
+        return problem
+
+    # ----------------------------------------------------------------------------- evaluate
+    def initial_vector(self) -> np.ndarray:
+        return np.array([f.initial for f in self.free])
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array([f.lower for f in self.free]), np.array([f.upper for f in self.free])
+
+    def parameter_sets(self, theta: np.ndarray) -> dict[str, ParameterSet]:
+        """Parameter set per study (shared values everywhere, study values where free per study)."""
+        shared = {f.name: f.to_value(t) for f, t in zip(self.free, theta) if f.scope == "shared" and not f.name.startswith("scale_")}
+        base = self.base.with_values(shared)
+        out = {}
+        for study in self.dataset.studies:
+            own = {f.name: f.to_value(t) for f, t in zip(self.free, theta) if f.scope == study and not f.name.startswith("scale_")}
+            out[study] = base.with_values(own) if own else base
+        return out
+
+    def predict(self, theta: np.ndarray, strict: bool = False) -> np.ndarray:
+        """Predicted value of every observation (standard units); NaN where a simulation failed."""
+        psets = self.parameter_sets(theta)
+        scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
+        pred = np.full(len(self.observed), np.nan)
+        for arm in self.arms:
+            try:
+                values = self.simulate_arm(arm, psets[arm.study], arm.times)
+            except PoiOdeError as exc:
+                if strict:
+                    raise
+                self.n_failures += 1
+                self.last_failure = f"{arm.study}/{arm.arm}: {exc}"
+                continue
+            for k, (row, var) in enumerate(zip(arm.rows, arm.variables)):
+                scale = scales[arm.scale_keys[k]] if arm.scale_keys[k] else 1.0
+                pred[row] = values[var][arm.time_index[k]] * arm.factors[k] * scale
+        return pred
+
+    def simulate_arm(self, arm: Arm, pset: ParameterSet, times: np.ndarray) -> dict[str, np.ndarray]:
+        """Values of the arm's variables at ``times`` (pre-dose at day 0)."""
+        initial = arm.initial
+        if initial == "first_observation":
+            initial = self._first_observation_state(arm, pset)
+        y0 = initial_state(self.model, initial, pset, arm.age)
+        if times[-1] <= 0:
+            sim_times = np.array([0.0, 1e-9])
+        else:
+            sim_times = times
+        tr = simulate(self.model, arm.regimen, times=sim_times, params=pset, initial=y0, rtol=self.rtol, atol=self.atol)
+        out = {}
+        for var in set(arm.variables):
+            series = tr[var][: len(times)] if times[-1] > 0 else tr[var][:1]
+            if times[0] == 0.0:  # day 0: before any day-0 dose
+                series = series.copy()
+                series[0] = _variable_at_state(self.model, var, y0, pset)
+            out[var] = series
+        return out
+
+    def _first_observation_state(self, arm: Arm, pset: ParameterSet) -> dict[str, float]:
+        """Initial state with the arm's observed day-0 values (states only) and 0 elsewhere."""
+        y = {}
+        for k, row in enumerate(arm.rows):
+            if arm.times[arm.time_index[k]] == 0.0 and arm.variables[k] in self.model.index:
+                y[arm.variables[k]] = self.observed[row] / arm.factors[k]
+        return y
+
+    def residuals(self, theta: np.ndarray) -> np.ndarray:
+        """Standardised residuals of the observations, then the prior residuals."""
+        self.n_evaluations += 1
+        pred = self.predict(theta)
+        res = np.empty(len(self.observed))
+        failed = ~np.isfinite(pred) | (pred < 0)
+        ok = ~failed
+        if self.error_model == "lognormal":
+            mu = np.log(np.maximum(pred[ok], 1e-300))
+            y = np.log(np.maximum(self.observed[ok], 1e-300))
+        else:
+            mu, y = pred[ok], self.observed[ok]
+        sig = self.sigma[ok]
+        if self.error_model == "proportional":  # an assumed sigma is a CV of the prediction
+            sig = np.where(self._sigma_is_cv[ok], sig * np.maximum(np.abs(pred[ok]), 1e-300), sig)
+        z = (y - mu) / sig
+        cens = self.censored[ok]
+        r = z.copy()
+        below, above = cens == -1, cens == 1
+        # censored: -2 log P(Y < L) = -2 log Phi((L - mu)/sigma) as a residual (Beal's M3)
+        r[below] = np.sqrt(np.maximum(-2.0 * log_ndtr(z[below]), 0.0))
+        r[above] = np.sqrt(np.maximum(-2.0 * log_ndtr(-z[above]), 0.0))
+        res[ok] = r
+        res[failed] = PENALTY
+        res = res[self.used]
+        priors = [(t - f.prior[0]) / f.prior[1] for f, t in zip(self.free, theta) if f.prior is not None]
+        return np.concatenate([res, np.array(priors, dtype=float)])
+
+    @property
+    def _sigma_is_cv(self) -> np.ndarray:
+        return np.array([s.startswith("assumed") for s in self.sigma_source])
+
+    @property
+    def n_priors(self) -> int:
+        return sum(f.prior is not None for f in self.free)
+
+
+def _variable_at_state(model: "Model", var: str, y: np.ndarray, pset: ParameterSet) -> float:
+    if var in model.index:
+        return float(y[model.index[var]])
+    c = model.compiled
+    values = c.outputs(0.0, y, c.prepare(pset.vector(model)))
+    return float(values[c.output_names.index(var)])
+
+
+def _prior(fp: FreeParameter, spec: Mapping[str, float] | None, base: ParameterSet) -> tuple[float, float] | None:
+    """(mean, sd) in the internal scale from ``{"mean", "sd"}`` (normal) or ``{"median", "sd_log10"}``."""
+    if spec is None:
+        return None
+    if "median" in spec:
+        if fp.scale != "log":
+            raise ParameterError(f"prior for {fp.name!r}: a log-normal prior needs a log-scale parameter")
+        return (math.log10(float(spec["median"])), float(spec["sd_log10"]))
+    if "mean" in spec:
+        if fp.scale == "log":
+            raise ParameterError(f"prior for {fp.name!r}: give median and sd_log10 for a log-scale parameter")
+        return (float(spec["mean"]), float(spec["sd"]))
+    raise ParameterError(f"prior for {fp.name!r}: give mean and sd, or median and sd_log10")
+
+
+def _sigmas(frame, error_model: str, sigma: float) -> tuple[np.ndarray, list[str]]:
+    """Residual scale per observation from its standard error, else the assumed ``sigma``.
+
+    Log-normal: sigma_log = se / value (delta method) or ``sigma`` (a CV); proportional: se or
+    ``sigma`` x prediction; additive: se or ``sigma`` x the mean observed value of the analyte.
+    """
+    se = frame["se_std"].to_numpy(float)
+    value = frame["value_std"].to_numpy(float)
+    out = np.empty(len(frame))
+    source = []
+    means = frame.groupby("analyte")["value_std"].transform("mean").to_numpy(float)
+    for i in range(len(frame)):
+        if math.isfinite(se[i]) and se[i] > 0 and value[i] > 0:
+            out[i] = se[i] / value[i] if error_model == "lognormal" else se[i]
+            source.append("standard error of the statistic")
+        else:
+            if error_model == "lognormal":
+                out[i] = sigma
+            elif error_model == "proportional":
+                out[i] = sigma
+            else:
+                out[i] = sigma * max(means[i], 1e-12)
+            source.append(f"assumed ({error_model}, sigma={sigma:g})")
+    return out, source
