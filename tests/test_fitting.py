@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,6 +88,7 @@ def test_plot_draws_data_and_fit(fitted, mouse):
     fig = fitted[0].plot(mouse, bands=5)
     assert len(fig.axes) >= 6
     fitted[0].plot_profiles()
+    assert len(fitted[0].plot_residuals().axes) == 2
 
 
 def test_non_identifiable_parameter_is_flagged(mouse):
@@ -187,3 +189,36 @@ def test_bad_fit_arguments(mouse, kwargs, match):
 def test_species_mismatch(human, mouse):
     with pytest.raises(po.ParameterError, match="species"):
         fit(human, _data(mouse, seed=14), free=["s_M"])
+
+
+def test_priors_from_the_parameter_set(mouse, tmp_path):
+    """A prior written in the parameter file applies when the parameter is free."""
+    text = (Path(po.parameters.__file__).parent / "mouse.toml").read_text(encoding="utf-8")
+    text = text.replace("[parameters.s_X]\n", '[parameters.s_X]\nprior = { median = 2e-3, sd_log10 = 0.05 }\n')
+    path = tmp_path / "mouse_prior.toml"
+    path.write_text(text, encoding="utf-8")
+    model = po.load_model("mouse", parameters=str(path))
+    data = _data(mouse, seed=15)
+    with_prior = fit(model, data, free=["s_M", "s_X"])
+    assert with_prior.n_priors == 1 and with_prior["s_X"].value == pytest.approx(2e-3, rel=0.05)
+    without = fit(model, data, free=["s_M", "s_X"], use_set_priors=False)
+    assert without.n_priors == 0
+
+
+def test_per_subject_parameters_from_individual_data(mouse):
+    """Individual data: each subject simulated on its own, with its own potency."""
+    rows = []
+    for subject, s_m in (("m1", 5e-7), ("m2", 2e-6)):
+        d = synthetic_dataset(mouse, {"MSC": ARMS["MSC 1e6"]}, [21, 28, 42], params={"s_M": s_m}, n=2, cv=0.05,
+                              seed=16, study_id="IND")
+        f = d.frame[[c for c in d.frame.columns if c not in ("row", "value_std", "spread_std", "se_std", "unit_std")]]
+        f = f.astype(str).assign(subject=subject, statistic="individual", n="", spread_type="none", spread="")
+        rows.append(f)
+    import pandas as pd
+
+    data = po.read_dataset(pd.concat(rows, ignore_index=True))
+    result = fit(mouse, data, free=[], per_subject=["s_M"], sigma=0.05)
+    low, high = result["s_M__IND_MSC_m1"].value, result["s_M__IND_MSC_m2"].value
+    assert low == pytest.approx(5e-7, rel=0.3) and high == pytest.approx(2e-6, rel=0.3)
+    fig = result.plot(mouse)
+    assert any("m2" in ax.get_title() for ax in fig.axes)

@@ -538,8 +538,10 @@ def provenance_columns(dataset: Dataset) -> list[str]:
     return [c for c in dataset.frame.columns if c not in known]
 
 
-def iter_arms(dataset: Dataset) -> Iterable[tuple[tuple[str, str], "pd.DataFrame"]]:
-    """(study, arm) groups in order of appearance."""
+def iter_arms(dataset: Dataset) -> Iterable[tuple[tuple[str, str, str], "pd.DataFrame"]]:
+    """(study, arm, subject) groups in order of appearance; subject is "" for group data."""
     frame = dataset.frame
-    for key in dataset.arms:
-        yield key, frame[(frame["study_id"] == key[0]) & (frame["arm"] == key[1])]
+    subjects = frame["subject"].astype(str).str.strip() if "subject" in frame.columns else [""] * len(frame)
+    keys = list(dict.fromkeys(zip(frame["study_id"], frame["arm"], subjects)))
+    for key in keys:
+        yield key, frame[(frame["study_id"] == key[0]) & (frame["arm"] == key[1]) & (subjects == key[2])]

@@ -88,7 +88,10 @@ def fit(
     free: Sequence[str] | None = None,
     *,
     per_study: Sequence[str] = (),
+    per_arm: Sequence[str] = (),
+    per_subject: Sequence[str] = (),
     priors: Mapping[str, Mapping[str, float]] | None = None,
+    use_set_priors: bool = True,
     error_model: str = "lognormal",
     sigma: float = 0.3,
     regimens: Mapping[str, str] | None = None,
@@ -114,11 +117,14 @@ def fit(
         In the documented format (:func:`poi_ode.read_dataset`); one species.
     free : list of str, optional
         Parameters to estimate, shared by all studies. Default: :func:`default_free`.
-    per_study : list of str
-        Parameters estimated separately for each study.
+    per_study, per_arm, per_subject : list of str
+        Parameters estimated separately for each study, each arm (``"STUDY/ARM"``), or each
+        subject of individual data (fixed effects; keys ``name__scope``).
     priors : mapping, optional
         ``{name: {"median": m, "sd_log10": s}}`` (log-scale parameters, log-normal) or
-        ``{name: {"mean": m, "sd": s}}`` (linear ones), added as residuals (MAP).
+        ``{name: {"mean": m, "sd": s}}`` (linear ones), added as residuals (MAP). Priors that
+        the parameter set gives (``prior`` in its TOML) apply to free parameters unless
+        ``use_set_priors=False``; ``priors`` overrides them.
     error_model : {"lognormal", "proportional", "additive"}
         Residual model. The scale of each residual is the standard error of the published
         statistic where the data give SD or SEM and n, else ``sigma`` (a CV for log-normal and
@@ -150,7 +156,8 @@ def fit(
         raise ParameterError(f"multistart must be a whole number >= 0, got {multistart!r}")
     dataset = data if isinstance(data, Dataset) else read_dataset(data)
     t0 = time.perf_counter()
-    problem = FitProblem.build(model, dataset, free, per_study, priors, error_model, sigma, regimens, initial, scales)
+    problem = FitProblem.build(model, dataset, free, per_study, priors, error_model, sigma, regimens, initial, scales,
+                               per_arm, per_subject, use_set_priors)
     lo, hi = problem.bounds()
     starts = [problem.initial_vector()]
     if multistart:
@@ -332,6 +339,7 @@ def _observation_table(problem: FitProblem, pred: np.ndarray, res: np.ndarray):
     for i in range(len(frame)):
         rows.append(dict(
             row=int(frame["row"].iloc[i]), study=str(frame["study_id"].iloc[i]), arm=str(frame["arm"].iloc[i]),
+            subject=str(frame["subject"].iloc[i]).strip(),
             time_days=float(frame["time_days"].iloc[i]), analyte=str(frame["analyte"].iloc[i]),
             unit=str(frame["unit_std"].iloc[i]), observed=float(problem.observed[i]), predicted=float(pred[i]),
             sigma=float(problem.sigma[i]), sigma_source=problem.sigma_source[i],
@@ -358,7 +366,7 @@ def _config(problem: FitProblem, name: str) -> dict[str, Any]:
         data_name=problem.dataset.name,
         error_model=problem.error_model,
         free=[f.key for f in problem.free],
-        arms=[dict(study=a.study, arm=a.arm, regimen="; ".join(
+        arms=[dict(study=a.study, arm=a.arm, subject=a.subject, scopes=list(a.scopes), regimen="; ".join(
             f"{d.time:g}:{d.agent}:{d.amount:g}:{d.unit}" + (f":{d.route}" if d.route else "") for d in a.regimen),
             initial=a.initial if isinstance(a.initial, str) else "given", age=a.age) for a in problem.arms],
         parameter_set=problem.base.species,

@@ -130,7 +130,7 @@ def run_config(path: str | Path, out: str | Path | None = None):
 
 
 def write_outputs(result, folder: str | Path, model=None) -> list[Path]:
-    """fit.json, report.md, fit.png (and profiles.png, corner.png when present) in ``folder``."""
+    """fit.json, report.md, fit.png, residuals.png (and profiles.png, corner.png) in ``folder``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -150,6 +150,10 @@ def write_outputs(result, folder: str | Path, model=None) -> list[Path]:
         fig.savefig(folder / "fit.png", dpi=110)
         plt.close(fig)
         written.append(folder / "fit.png")
+        fig = result.plot_residuals()
+        fig.savefig(folder / "residuals.png", dpi=110)
+        plt.close(fig)
+        written.append(folder / "residuals.png")
     if result.profiles:
         fig = result.plot_profiles()
         fig.savefig(folder / "profiles.png", dpi=110)

@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
     from .result import FitResult
 
-__all__ = ["plot_fit", "plot_profiles", "plot_corner"]
+__all__ = ["plot_fit", "plot_residuals", "plot_profiles", "plot_corner"]
 
 
 def _model_for(result: "FitResult", model: "Model | None") -> "Model":
@@ -27,11 +27,12 @@ def _curves(result: "FitResult", model: "Model", values: dict[str, float], arm: 
 
     base = model.parameter_set.with_values(result.config["fixed_parameters"])
     own = {p.name: values[p.key] for p in result.parameters
-           if not p.name.startswith("scale_") and p.scope in ("shared", arm["study"])}
+           if not p.name.startswith("scale_") and p.scope in arm["scopes"]}
     pset = base.with_values(own)
     initial = arm["initial"]
     if initial in ("first_observation", "given"):
-        obs = [o for o in result.observations if o["study"] == arm["study"] and o["arm"] == arm["arm"] and o["time_days"] == 0]
+        obs = [o for o in result.observations if (o["study"], o["arm"], o["subject"]) == (arm["study"], arm["arm"], arm["subject"])
+               and o["time_days"] == 0]
         initial = {}
         from ..observe import observable
 
@@ -50,11 +51,11 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
     from ..observe import observable
 
     model = _model_for(result, model)
-    panels = list(dict.fromkeys((o["study"], o["arm"], o["analyte"], o["unit"]) for o in result.observations))
+    panels = list(dict.fromkeys((o["study"], o["arm"], o["subject"], o["analyte"], o["unit"]) for o in result.observations))
     ncols = min(3, len(panels))
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False)
-    arms = {(a["study"], a["arm"]): a for a in result.config["arms"]}
+    arms = {(a["study"], a["arm"], a["subject"]): a for a in result.config["arms"]}
     draws = []
     if bands and result.covariance is not None:
         rng = np.random.default_rng(seed)
@@ -67,21 +68,22 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
                 x = min(max(x, lo), hi)
                 vals[p.key] = 10**x if p.scale == "log" else x
             draws.append(vals)
-    for k, (study, arm, analyte, unit) in enumerate(panels):
+    for k, (study, arm, subject, analyte, unit) in enumerate(panels):
         ax = axes[k // ncols][k % ncols]
-        obs = [o for o in result.observations if (o["study"], o["arm"], o["analyte"]) == (study, arm, analyte)]
+        unit_key = (study, arm, subject)
+        obs = [o for o in result.observations if (o["study"], o["arm"], o["subject"], o["analyte"]) == (*unit_key, analyte)]
         t_max = max(o["time_days"] for o in obs)
         grid = np.linspace(0, max(t_max * 1.15, 1.0), 200)
         ob = observable(model, analyte, unit)
         scale_key = f"scale_{analyte}__{study}"
         scale = result.values.get(scale_key, 1.0)
-        tr = _curves(result, model, result.values, arms[(study, arm)], grid, None)
+        tr = _curves(result, model, result.values, arms[unit_key], grid, None)
         ax.plot(grid, tr[ob.variable] * ob.factor * scale, color="C0", lw=1.8, label="fit")
         if draws:
             curves = []
             for vals in draws:
                 try:
-                    curves.append(_curves(result, model, vals, arms[(study, arm)], grid, None)[ob.variable] * ob.factor * vals.get(scale_key, 1.0))
+                    curves.append(_curves(result, model, vals, arms[unit_key], grid, None)[ob.variable] * ob.factor * vals.get(scale_key, 1.0))
                 except Exception:  # noqa: BLE001 - a failed draw is left out of the band
                     continue
             if curves:
@@ -95,7 +97,7 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
             marker = "v" if o["censored"] == "below" else ("^" if o["censored"] == "above" else "o")
             face = "white" if not o["used"] else "C3"
             ax.errorbar(o["time_days"], o["observed"], yerr=err, fmt=marker, color="C3", mfc=face, capsize=3, ms=6)
-        ax.set_title(f"{study} / {arm}", fontsize=9)
+        ax.set_title(f"{study} / {arm}" + (f" / {subject}" if subject else ""), fontsize=9)
         ax.set_xlabel("Time since first treatment [day]")
         ax.set_ylabel(f"{analyte} [{unit}]")
         ax.grid(alpha=0.3)
@@ -157,5 +159,30 @@ def plot_corner(result: "FitResult"):
                 ax.set_xlabel(names[j], fontsize=8)
             if j == 0 and i > 0:
                 ax.set_ylabel(names[i], fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_residuals(result: "FitResult"):
+    """Standardised residuals against time and against prediction, coloured by analyte."""
+    import matplotlib.pyplot as plt
+
+    obs = [o for o in result.observations if o["used"] and o["residual"] is not None]
+    analytes = list(dict.fromkeys(o["analyte"] for o in obs))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for k, analyte in enumerate(analytes):
+        sel = [o for o in obs if o["analyte"] == analyte]
+        a1.plot([o["time_days"] for o in sel], [o["residual"] for o in sel], "o", color=f"C{k}", label=analyte)
+        a2.plot([o["predicted"] for o in sel], [o["residual"] for o in sel], "o", color=f"C{k}")
+    for ax in (a1, a2):
+        ax.axhline(0, color="0.3", lw=1)
+        for y in (-2, 2):
+            ax.axhline(y, color="0.6", lw=0.8, ls="--")
+        ax.set_ylabel("standardised residual")
+        ax.grid(alpha=0.3)
+    a1.set_xlabel("Time since first treatment [day]")
+    a2.set_xlabel("prediction [analyte units]")
+    a2.set_xscale("log")
+    a1.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return fig

@@ -58,7 +58,7 @@ class FreeParameter:
     """
 
     name: str
-    scope: str  # "shared", or a study id
+    scope: str  # "shared", a study id, "study/arm" or "study/arm/subject"
     unit: str
     scale: str
     lower: float
@@ -94,6 +94,17 @@ class Arm:
     variables: list[str]
     factors: np.ndarray
     scale_keys: list[str | None]
+    subject: str = ""
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The parameter scopes that apply to this simulation unit, widest first."""
+        out = ("shared", self.study, f"{self.study}/{self.arm}")
+        return out + ((f"{self.study}/{self.arm}/{self.subject}",) if self.subject else ())
+
+    @property
+    def label(self) -> str:
+        return f"{self.study}/{self.arm}" + (f"/{self.subject}" if self.subject else "")
 
 
 @dataclass
@@ -139,6 +150,9 @@ class FitProblem:
         regimens: Mapping[str, str] | None = None,
         initial: Mapping[str, Any] | str | None = None,
         scales: Sequence[str] = (),
+        per_arm: Sequence[str] = (),
+        per_subject: Sequence[str] = (),
+        use_set_priors: bool = True,
     ) -> "FitProblem":
         if model.parameter_set is None:
             raise ParameterError("fit needs a model with a parameter set (use load_model)")
@@ -151,29 +165,50 @@ class FitProblem:
         if len(species) > 1 or (species and next(iter(species)) != base.species):
             raise ParameterError(f"dataset species {sorted(species)} do not match the model's ({base.species})")
 
-        arm_regimens: dict[tuple[str, str], Regimen] = {}
-        arm_initial: dict[tuple[str, str], Any] = {}
+        arm_regimens: dict[tuple[str, str, str], Regimen] = {}
+        arm_initial: dict[tuple[str, str, str], Any] = {}
         excluded: list[str] = []
-        for (study, arm), rows in iter_arms(dataset):
+        units = [key for key, _ in iter_arms(dataset)]
+        for (study, arm, subject), rows in iter_arms(dataset):
             text = (regimens or {}).get(f"{study}/{arm}", (regimens or {}).get(arm, rows["regimen"].iloc[0]))
-            arm_regimens[(study, arm)] = parse_regimen(text) if text else Regimen()
+            arm_regimens[(study, arm, subject)] = parse_regimen(text) if text else Regimen()
             init = rows["initial"].iloc[0] or "healthy"
             if isinstance(initial, str):
                 init = initial
             elif initial is not None:
                 init = initial.get(f"{study}/{arm}", initial.get(arm, init))
-            arm_initial[(study, arm)] = init
+            arm_initial[(study, arm, subject)] = init
 
         names = list(free) if free is not None else default_free(model, dataset, arm_regimens)
-        if not names:
+        if not names and not (per_study or per_arm or per_subject):
             raise ParameterError("nothing to fit: give free=[...] parameter names")
-        priors = dict(priors or {})
-        free_params: list[FreeParameter] = []
-        for name in [*names, *[p for p in per_study if p not in names]]:
+        grouped = {"study": list(per_study), "arm": list(per_arm), "subject": list(per_subject)}
+        seen: dict[str, str] = {}
+        for level, group in grouped.items():
+            for name in group:
+                if name in seen:
+                    raise ParameterError(f"parameter {name!r} is both per {seen[name]} and per {level}")
+                seen[name] = level
+        scopes_of = {
+            "study": list(dict.fromkeys(u[0] for u in units)),
+            "arm": list(dict.fromkeys(f"{u[0]}/{u[1]}" for u in units)),
+            "subject": list(dict.fromkeys(f"{u[0]}/{u[1]}/{u[2]}" for u in units if u[2])),
+        }
+        both = sorted(set(names) & set(seen))
+        if both:
+            raise ParameterError(f"{both} are both shared (free) and per {seen[both[0]]}: give each once")
+        for name in [*names, *seen]:
             if name not in model.parameter_names:
                 raise ParameterError(f"free parameter {name!r} is not a parameter of model {model.name!r}")
+        explicit = dict(priors or {})
+        from_set = {n: base[n].prior for n in [*names, *seen] if base[n].prior is not None} if use_set_priors else {}
+        priors = {**from_set, **explicit}
+        if per_subject and not scopes_of["subject"]:
+            raise ParameterError("per_subject parameters need a 'subject' column with individual data")
+        free_params: list[FreeParameter] = []
+        for name in [*names, *[p for p in seen if p not in names]]:
             p = base[name]
-            scopes = dataset.studies if name in per_study else ["shared"]
+            scopes = scopes_of[seen[name]] if name in seen else ["shared"]
             for scope in scopes:
                 fp = FreeParameter(name, scope, p.unit, p.scale, 0.0, 0.0, 0.0)
                 lower, upper = fp.to_internal(p.lower), fp.to_internal(p.upper)
@@ -181,7 +216,7 @@ class FitProblem:
                 fp = FreeParameter(name, scope, p.unit, p.scale, lower, upper, fp.to_internal(p.value), prior,
                                    (p.lower, p.upper))
                 free_params.append(fp)
-        unknown_priors = set(priors) - set(names) - set(per_study)
+        unknown_priors = set(explicit) - set(names) - set(seen)
         if unknown_priors:
             raise ParameterError(f"priors given for parameters that are not free: {sorted(unknown_priors)}")
         for analyte in scales:
@@ -194,9 +229,9 @@ class FitProblem:
         censored = np.array([{"below": -1, "above": 1}.get(c, 0) for c in frame["censored"]])
         sig, source = _sigmas(frame, error_model, sigma)
         arms = []
-        for (study, arm), rows in iter_arms(dataset):
+        for (study, arm, subject), rows in iter_arms(dataset):
             idx = rows.index.to_numpy()
-            regimen = arm_regimens[(study, arm)]
+            regimen = arm_regimens[(study, arm, subject)]
             dose_times = {d.time for d in regimen}
             # a sample taken at a dose time is taken before the dose
             t_obs = np.array([t - 1e-6 if (t in dose_times and t > 0) else t for t in rows["time_days"]])
@@ -212,8 +247,8 @@ class FitProblem:
                 scale_keys.append(f"scale_{o.analyte}__{_safe(study)}" if o.analyte in scales else None)
             age = rows["age_years"].iloc[0]
             arms.append(
-                Arm(study, arm, regimen, arm_initial[(study, arm)], float(age) if age else None, idx, times,
-                    inverse, [o.variable for o in obs], np.array([o.factor for o in obs]), scale_keys)
+                Arm(study, arm, regimen, arm_initial[(study, arm, subject)], float(age) if age else None, idx, times,
+                    inverse, [o.variable for o in obs], np.array([o.factor for o in obs]), scale_keys, subject)
             )
         used = np.ones(len(frame), bool)
         for arm in arms:
@@ -222,7 +257,7 @@ class FitProblem:
             for k, row in enumerate(arm.rows):
                 if arm.times[arm.time_index[k]] == 0.0 and arm.variables[k] in model.index:
                     used[row] = False
-                    excluded.append(f"row {int(frame['row'].iloc[row])} ({arm.study}/{arm.arm}, day 0, "
+                    excluded.append(f"row {int(frame['row'].iloc[row])} ({arm.label}, day 0, "
                                     f"{frame['analyte'].iloc[row]}): sets the initial state, not fitted")
         problem = cls(model, dataset, base, free_params, arms, error_model, observed, sig, censored, source,
                       used, excluded)
@@ -244,13 +279,13 @@ class FitProblem:
         return np.array([f.lower for f in self.free]), np.array([f.upper for f in self.free])
 
     def parameter_sets(self, theta: np.ndarray) -> dict[str, ParameterSet]:
-        """Parameter set per study (shared values everywhere, study values where free per study)."""
-        shared = {f.name: f.to_value(t) for f, t in zip(self.free, theta) if f.scope == "shared" and not f.name.startswith("scale_")}
-        base = self.base.with_values(shared)
+        """Parameter set per simulation unit (shared values, then study, arm and subject values)."""
+        model_values = [(f, f.to_value(t)) for f, t in zip(self.free, theta) if not f.name.startswith("scale_")]
+        base = self.base.with_values({f.name: v for f, v in model_values if f.scope == "shared"})
         out = {}
-        for study in self.dataset.studies:
-            own = {f.name: f.to_value(t) for f, t in zip(self.free, theta) if f.scope == study and not f.name.startswith("scale_")}
-            out[study] = base.with_values(own) if own else base
+        for arm in self.arms:
+            own = {f.name: v for f, v in model_values if f.scope in arm.scopes[1:]}
+            out[arm.label] = base.with_values(own) if own else base
         return out
 
     def predict(self, theta: np.ndarray, strict: bool = False) -> np.ndarray:
@@ -260,12 +295,12 @@ class FitProblem:
         pred = np.full(len(self.observed), np.nan)
         for arm in self.arms:
             try:
-                values = self.simulate_arm(arm, psets[arm.study], arm.times)
+                values = self.simulate_arm(arm, psets[arm.label], arm.times)
             except PoiOdeError as exc:
                 if strict:
                     raise
                 self.n_failures += 1
-                self.last_failure = f"{arm.study}/{arm.arm}: {exc}"
+                self.last_failure = f"{arm.label}: {exc}"
                 continue
             for k, (row, var) in enumerate(zip(arm.rows, arm.variables)):
                 scale = scales[arm.scale_keys[k]] if arm.scale_keys[k] else 1.0

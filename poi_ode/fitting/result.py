@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,7 @@ class ParameterEstimate:
 
     @property
     def key(self) -> str:
-        return self.name if self.scope == "shared" else f"{self.name}__{self.scope}"
+        return self.name if self.scope == "shared" else self.name + "__" + re.sub(r"\W", "_", self.scope)
 
 
 @dataclass
@@ -96,13 +97,18 @@ class FitResult:
     def internal_estimate(self) -> np.ndarray:
         return np.array([math.log10(p.value) if p.scale == "log" else p.value for p in self.parameters])
 
-    def parameter_set(self, base: "ParameterSet", study: str | None = None) -> "ParameterSet":
-        """``base`` with the fitted shared values (and ``study``'s own values), marked ``fitted``."""
+    def parameter_set(self, base: "ParameterSet", scope: str | None = None) -> "ParameterSet":
+        """``base`` with the fitted shared values (and those of ``scope``: a study, ``"STUDY/ARM"``
+        or ``"STUDY/ARM/SUBJECT"``, with its wider scopes), marked ``fitted``."""
+        scopes = {"shared"}
+        if scope:
+            parts = scope.split("/")
+            scopes |= {"/".join(parts[: i + 1]) for i in range(len(parts))}
         from dataclasses import replace
 
         new = dict(base.parameters)
         for p in self.parameters:
-            if p.name.startswith("scale_") or p.scope not in ("shared", study):
+            if p.name.startswith("scale_") or p.scope not in scopes:
                 continue
             old = base[p.name]
             ci = f", 95% CI {p.ci_low:.4g}-{p.ci_high:.4g}" if p.ci_low is not None and p.ci_high is not None else ""
@@ -190,6 +196,12 @@ class FitResult:
         from .plots import plot_fit
 
         return plot_fit(self, model, bands=bands, seed=seed)
+
+    def plot_residuals(self):
+        """Standardised residuals against time and prediction."""
+        from .plots import plot_residuals
+
+        return plot_residuals(self)
 
     def plot_profiles(self):
         from .plots import plot_profiles

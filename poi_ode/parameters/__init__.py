@@ -11,6 +11,7 @@ a table::
     scale = "log"                # "log" or "lin": how fitting and sampling treat it
     kind = "sourcebook"          # sourcebook | literature | assumption | derived | fitted | definition
     source = "Griesinger G et al. 2012, J Clin Endocrinol Metab, abstract: 27.6 +/- 0.8 h"
+    prior = { median = 27.6, sd_log10 = 0.05 }   # optional: used by fit() when the parameter is free
 
 Values are converted to the unit the model declares when a numeric vector is built, so a
 half-life may be written in hours, minutes or days as its source gave it.
@@ -61,6 +62,7 @@ class Parameter:
     scale: str
     kind: str
     source: str
+    prior: dict | None = None  # {"median", "sd_log10"} (log scale) or {"mean", "sd"}, in ``unit``
 
     def in_unit(self, unit: str) -> float:
         """The value converted to ``unit``."""
@@ -91,7 +93,7 @@ def _parameter(name: str, raw: Mapping[str, Any], origin: str) -> Parameter:
     missing = [k for k in ("value", "unit", "lower", "upper", "kind", "source") if k not in raw]
     if missing:
         raise ParameterError(f"{where} lacks field(s) {missing}")
-    unknown = set(raw) - {"value", "unit", "lower", "upper", "scale", "kind", "source"}
+    unknown = set(raw) - {"value", "unit", "lower", "upper", "scale", "kind", "source", "prior"}
     if unknown:
         raise ParameterError(f"{where} has unknown field(s) {sorted(unknown)}")
     value, lower, upper = (_number(raw[k], f"{where}, field {k!r}") for k in ("value", "lower", "upper"))
@@ -106,7 +108,15 @@ def _parameter(name: str, raw: Mapping[str, Any], origin: str) -> Parameter:
         check_unit(str(raw["unit"]), f"{where}, field 'unit'")
     except UnitError as exc:
         raise ParameterError(str(exc)) from None
-    p = Parameter(name, value, str(raw["unit"]), lower, upper, scale, str(raw["kind"]), str(raw["source"]))
+    prior = raw.get("prior")
+    if prior is not None:
+        keys = set(prior)
+        if keys not in ({"median", "sd_log10"}, {"mean", "sd"}):
+            raise ParameterError(f"{where}: prior must be {{median, sd_log10}} or {{mean, sd}}, got {sorted(keys)}")
+        if (scale == "log") != ("median" in keys):
+            raise ParameterError(f"{where}: a {scale}-scale parameter needs a " + ("{median, sd_log10}" if scale == "log" else "{mean, sd}") + " prior")
+        prior = {k: _number(v, f"{where}, prior {k!r}") for k, v in prior.items()}
+    p = Parameter(name, value, str(raw["unit"]), lower, upper, scale, str(raw["kind"]), str(raw["source"]), prior)
     _check_value(p, p.value, where)
     if scale == "log" and lower <= 0:
         raise ParameterError(f"{where}: log scale needs a positive lower bound, got {lower}")
