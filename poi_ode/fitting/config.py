@@ -25,17 +25,12 @@ and figures into ``fits/<name>/``. Format::
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 from ..data import Dataset, list_datasets, load_dataset, read_dataset
 from ..errors import ParameterError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from ..parameters import read_toml
 
 __all__ = ["run_config", "read_config", "write_outputs"]
 
@@ -48,12 +43,7 @@ KEYS = {
 
 def read_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    try:
-        config = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParameterError(f"fit config {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"{path.name}: not valid TOML ({exc})") from None
+    config = read_toml(path, "fit config")
     unknown = set(config) - KEYS
     if unknown:
         raise ParameterError(f"{path.name}: unknown key(s) {sorted(unknown)}; allowed: {sorted(KEYS)}")

@@ -31,12 +31,8 @@ def gallery_markdown(fits: Path, page: Path) -> str:
             f"Status **{r.status}**; {r.n_observations} observations, {r.n_free} free parameters; chi2 {r.chi2:.4g}, "
             f"AIC {r.aic:.4g}, BIC {r.bic:.4g}; {r.n_evaluations} evaluations in {r.wall_time_s:.1f} s.",
             "",
-            "| parameter | estimate | 95% CI | unit | identifiability |",
-            "|---|---|---|---|---|",
+            *r.parameter_rows(),
         ]
-        for p in r.parameters:
-            ci = f"{p.ci_low:.4g} – {p.ci_high:.4g}" if p.ci_low is not None and p.ci_high is not None else "—"
-            lines.append(f"| `{p.key}` | {p.value:.4g} | {ci} ({p.ci_method}) | {p.unit} | {p.identifiability} |")
         if r.warnings:
             lines += ["", *[f"- {w}" for w in r.warnings]]
         if (path.parent / "fit.png").exists():

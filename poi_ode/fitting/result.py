@@ -129,6 +129,15 @@ class FitResult:
         return pd.DataFrame(self.observations)
 
     # ----------------------------------------------------------------------------- report
+    def parameter_rows(self) -> list[str]:
+        """Markdown table of the estimates: scope, value, 95% CI and its method, identifiability."""
+        rows = ["| parameter | scope | estimate | 95% CI | unit | interval from | identifiability |",
+                "|---|---|---|---|---|---|---|"]
+        for p in self.parameters:
+            ci = f"{p.ci_low:.4g} – {p.ci_high:.4g}" if p.ci_low is not None and p.ci_high is not None else "—"
+            rows.append(f"| `{p.name}` | {p.scope} | {p.value:.4g} | {ci} | {p.unit} | {p.ci_method} | {p.identifiability} |")
+        return rows
+
     def report(self) -> str:
         """A readable Markdown report: status, parameters with CIs, fit per dataset, warnings."""
         lines = [
@@ -144,12 +153,8 @@ class FitResult:
             f"- {self.n_evaluations} objective evaluations, {self.n_failed_simulations} failed simulations, "
             f"{self.wall_time_s:.1f} s",
             "",
-            "| parameter | scope | estimate | 95% CI | unit | interval from | identifiability |",
-            "|---|---|---|---|---|---|---|",
+            *self.parameter_rows(),
         ]
-        for p in self.parameters:
-            ci = f"{p.ci_low:.4g} – {p.ci_high:.4g}" if p.ci_low is not None and p.ci_high is not None else "—"
-            lines.append(f"| `{p.name}` | {p.scope} | {p.value:.4g} | {ci} | {p.unit} | {p.ci_method} | {p.identifiability} |")
         if self.correlation is not None and self.n_free > 1:
             strong = [
                 (self.parameters[i].key, self.parameters[j].key, self.correlation[i][j])

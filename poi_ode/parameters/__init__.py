@@ -244,6 +244,16 @@ class ParameterSet:
         return pd.DataFrame(rows, columns=["name", "value", "unit", "lower", "upper", "scale", "kind", "source"])
 
 
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """Parse a TOML file; a missing or malformed file raises :class:`ParameterError` naming it."""
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParameterError(f"{what} {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(f"{Path(path).name}: not valid TOML ({exc})") from None
+
+
 def available_species() -> list[str]:
     """Names of the bundled species parameter sets."""
     return sorted(p.stem for p in _DIR.glob("*.toml"))
@@ -264,12 +274,7 @@ def load_parameter_set(species_or_path: str | Path) -> ParameterSet:
             raise ParameterError(
                 f"unknown species {str(species_or_path)!r}; bundled sets: {', '.join(available_species())}"
             )
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParameterError(f"parameter file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterError(f"{path.name}: not valid TOML ({exc})") from None
+    raw = read_toml(path, "parameter file")
     meta = raw.get("species", {})
     if "name" not in meta:
         raise ParameterError(f"{path.name}: the [species] table needs a 'name'")
