@@ -54,8 +54,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="the main job (now: demonstration simulations with figures)")
+    run = sub.add_parser("run", help="the main job: calibrate on bundled data, predict dose-response, write a report")
     run.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
+    run.add_argument("--fits", type=Path, default=Path("fits"), help="folder of calibration configs (default: fits)")
+    run.add_argument("--draws", type=int, default=40, help="parameter draws per band (default: 40)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--serial", action="store_true", help="no process pool")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    demo = sub.add_parser("demo", help="demonstration simulations with the default parameters")
+    demo.add_argument("--out", type=Path, default=Path("results/demo"), help="output folder")
+
+    dr = sub.add_parser("dose-response", help="endpoints over a dose grid, with a labelled uncertainty band")
+    dr.add_argument("--species", default="human", help="parameter set (ignored with --fit)")
+    dr.add_argument("--fit", type=Path, action="append", default=[], help="a fit.json whose fitted values to use (repeatable)")
+    dr.add_argument("--agent", default="msc")
+    dr.add_argument("--doses", required=True, help="comma list (1e5,1e6) or a log grid FIRST:LAST:N (1e5:1e7:20)")
+    dr.add_argument("--unit", default=None, help="dose unit (default: the agent's)")
+    dr.add_argument("--route", default=None)
+    dr.add_argument("--schedule", default="0", help="comma-separated administration days (default: 0)")
+    dr.add_argument("--background", default="", help="common doses, DAY:AGENT:AMOUNT:UNIT[:ROUTE];...")
+    dr.add_argument("--endpoints", default="AMH@90,FSH@90", help="comma-separated endpoints")
+    dr.add_argument("--initial", choices=["healthy", "poi"], default="healthy")
+    dr.add_argument("--age", type=_positive, default=None)
+    dr.add_argument("--draws", type=int, default=0)
+    dr.add_argument("--uncertainty", choices=["fit", "population", "assumptions", "none"], default=None)
+    dr.add_argument("--seed", type=int, default=0)
+    dr.add_argument("--serial", action="store_true", help="no process pool")
+    dr.add_argument("--quiet", action="store_true", help="no progress bar")
+    dr.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
 
     sim = sub.add_parser("simulate", help="simulate one regimen and write CSV and PNG")
     sim.add_argument("--species", default="human", help="parameter set: human or mouse (default: human)")
@@ -98,9 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
+            from .mainjob import run_main_job
+
+            if args.draws < 0:
+                raise PoiOdeError(f"--draws must be >= 0, got {args.draws}")
+            written = run_main_job(args.out, args.fits, draws=args.draws, seed=args.seed,
+                                   executor="serial" if args.serial else None, progress=not args.quiet)
+        elif args.command == "demo":
             from .demo import run_demo
 
             written = run_demo(args.out)
+        elif args.command == "dose-response":
+            written = _dose_response(args)
         elif args.command == "simulate":
             written = _simulate(args)
         elif args.command == "fit":
@@ -166,6 +202,52 @@ def _fit(args) -> list[Path]:
     print(f"{result.status}: chi2 {result.chi2:.4g}, " + ", ".join(
         f"{p.key} = {p.value:.4g} {p.unit} ({p.identifiability})" for p in result.parameters))
     return sorted(Path(folder).glob("*"))
+
+
+def _doses_arg(text: str):
+    import numpy as np
+
+    try:
+        if ":" in text:
+            first, last, n = text.split(":")
+            return np.geomspace(float(first), float(last), int(n))
+        return np.array([float(t) for t in text.split(",") if t.strip()])
+    except ValueError:
+        raise PoiOdeError(f"--doses {text!r}: give a comma list (1e5,1e6) or FIRST:LAST:N (1e5:1e7:20)") from None
+
+
+def _dose_response(args) -> list[Path]:
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from . import load_model
+    from .data import parse_regimen
+    from .fitting import FitResult
+    from .predict import dose_response
+
+    if args.draws < 0:
+        raise PoiOdeError(f"--draws must be >= 0, got {args.draws}")
+    try:
+        schedule = [float(t) for t in args.schedule.split(",") if t.strip()]
+    except ValueError:
+        raise PoiOdeError(f"--schedule {args.schedule!r}: give comma-separated days") from None
+    source = [FitResult.from_json(p) for p in args.fit] if args.fit else load_model(args.species)
+    dr = dose_response(source, args.agent, _doses_arg(args.doses), args.route, _split(args.endpoints) or [],
+                       unit=args.unit, schedule=schedule, background=parse_regimen(args.background),
+                       initial=args.initial, age=args.age, draws=args.draws, uncertainty=args.uncertainty,
+                       seed=args.seed, executor="serial" if args.serial else None, progress=not args.quiet)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table, emax, fig_path = args.out / "dose_response.csv", args.out / "emax.csv", args.out / "dose_response.png"
+    dr.table.to_csv(table, index=False)
+    dr.emax().to_csv(emax, index=False)
+    dr.plot().savefig(fig_path, dpi=110)
+    meta = args.out / "dose_response.json"
+    meta.write_text(json.dumps(dict(agent=dr.agent, route=dr.route, unit=dr.unit, doses=dr.doses.tolist(),
+                                    endpoints=dr.endpoints, uncertainty=dr.uncertainty_note, draws=len(dr.draws),
+                                    failed=dr.failed), indent=1), encoding="utf-8")
+    return [table, emax, fig_path, meta]
 
 
 def _datasets(name: str | None) -> list[Path]:

@@ -96,8 +96,8 @@ def test_readme_example_runs_and_prints_three_doses():
     assert len(lines) == 3
 
 
-def test_demo_run_writes_figures(tmp_path):
-    assert main(["run", "--out", str(tmp_path)]) == 0
+def test_demo_writes_figures(tmp_path):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
     for name in ("mouse_msc_doses.png", "mouse_routes.png", "human_poi_msc.png", "mouse_summary.csv", "README.md"):
         assert (tmp_path / name).stat().st_size > 100
 
