@@ -41,6 +41,15 @@ def _days(text: str) -> float:
     return float(m.group(1)) * factor
 
 
+def _window(tr: "Trajectory", start: float, end: float) -> np.ndarray:
+    """Mask of the trajectory's output days inside [start, end]."""
+    return (tr.time >= start - 1e-9) & (tr.time <= end + 1e-9)
+
+
+def _window_days(start: float, end: float) -> list[float]:
+    return list(np.linspace(start, end, int(round((end - start) / GRID)) + 1))
+
+
 def _check_variable(model: "Model", variable: str) -> str:
     units = model.units()
     if variable not in units:
@@ -86,10 +95,10 @@ class AUC:
         return f"{_check_variable(model, self.variable)}*day"
 
     def times(self, model: "Model") -> list[float]:
-        return list(np.linspace(self.start, self.end, int(round((self.end - self.start) / GRID)) + 1))
+        return _window_days(self.start, self.end)
 
     def __call__(self, tr: "Trajectory") -> float:
-        mask = (tr.time >= self.start - 1e-9) & (tr.time <= self.end + 1e-9)
+        mask = _window(tr, self.start, self.end)
         return float(np.trapezoid(tr[self.variable][mask], tr.time[mask]))
 
 
@@ -112,10 +121,10 @@ class TimeBeyond:
         return "day"
 
     def times(self, model: "Model") -> list[float]:
-        return AUC(self.variable, self.start, self.end).times(model)
+        return _window_days(self.start, self.end)
 
     def __call__(self, tr: "Trajectory") -> float:
-        mask = (tr.time >= self.start - 1e-9) & (tr.time <= self.end + 1e-9)
+        mask = _window(tr, self.start, self.end)
         t, y = tr.time[mask], tr[self.variable][mask]
         inside = (y < self.threshold) if self.below else (y > self.threshold)
         return float(np.trapezoid(inside.astype(float), t))
@@ -139,11 +148,10 @@ class Resumed:
         return "1"
 
     def times(self, model: "Model") -> list[float]:
-        return AUC(self.variable, self.start, self.end).times(model)
+        return _window_days(self.start, self.end)
 
     def __call__(self, tr: "Trajectory") -> float:
-        mask = (tr.time >= self.start - 1e-9) & (tr.time <= self.end + 1e-9)
-        return float(np.any(tr[self.variable][mask] > self.threshold))
+        return float(np.any(tr[self.variable][_window(tr, self.start, self.end)] > self.threshold))
 
 
 Endpoint = At | AUC | TimeBeyond | Resumed
