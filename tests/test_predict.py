@@ -198,3 +198,15 @@ def test_main_job_writes_report_and_figures(tmp_path):
                  "dose_response.csv", "emax.csv", "minimum_dose.csv", "summary.json"):
         assert (tmp_path / name).stat().st_size > 100, name
     assert written[0] == tmp_path / "report.md"
+
+
+def test_dask_local_cluster_gives_the_same_table(mouse):
+    """The dask extra: a local cluster on loopback runs the same job through Client.get_executor()."""
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    kw = dict(schedule=[14], background=INDUCTION, draws=4, seed=6, uncertainty="population")
+    serial = dose_response(mouse, "msc", DOSES[:2], "intraovarian", ["AMH@42"], executor="serial", **kw)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        clustered = dose_response(mouse, "msc", DOSES[:2], "intraovarian", ["AMH@42"],
+                                  executor=client.get_executor(), **kw)
+    np.testing.assert_array_equal(serial.draws, clustered.draws)
