@@ -10,3 +10,4 @@ from .simulate import Trajectory, initial_state, simulate, steady_state
 from .data import list_datasets, load_dataset, read_dataset, read_digitized
 from .fitting import FitResult, fit
 from .predict import DoseResponse, compare_regimens, dose_response
+from .export.sbml import to_sbml

@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     data = sub.add_parser("datasets", help="list bundled datasets, or show one")
     data.add_argument("name", nargs="?", default=None, help="a bundled dataset to show")
 
+    ver = sub.add_parser("verify", help="cross-check against libRoadRunner; write the verification page")
+    ver.add_argument("--out", type=Path, default=Path("docs/verification.md"))
+
     eq = sub.add_parser("equations", help="write the generated equation page (Markdown)")
     eq.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
     return parser
@@ -147,6 +150,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             written = [write_gallery(args.fits, args.out)]
         elif args.command == "datasets":
             written = _datasets(args.name)
+        elif args.command == "verify":
+            from .export.verify import verification_markdown
+
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(verification_markdown(), encoding="utf-8")
+            written = [args.out]
         else:
             written = _equations(args.out)
     except (PoiOdeError, OSError) as exc:

@@ -1,4 +1,5 @@
-"""Exports of the model: equation pages (SBML and PEtab come later)."""
+"""Exports of the model: equation pages, SBML (extra ``sbml``), and verification against libRoadRunner."""
 from .equations import equations_markdown
+from .sbml import to_sbml
 
-__all__ = ["equations_markdown"]
+__all__ = ["equations_markdown", "to_sbml"]
