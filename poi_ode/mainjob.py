@@ -73,11 +73,12 @@ def run_main_job(out: Path, fits: Path = Path("fits"), draws: int = 40, seed: in
     for (agent, kind), dr in responses.items():
         tables.append(dr.table)
         emax_tables.append(dr.emax().assign(agent=agent))
-        fig = dr.plot()
-        path = out / f"dose_response_{agent}_{kind}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        written.append(path)
+        for effect, suffix in ((False, ""), (True, "_effect")):
+            fig = dr.plot(effect=effect)
+            path = out / f"dose_response_{agent}_{kind}{suffix}.png"
+            fig.savefig(path, dpi=110)
+            plt.close(fig)
+            written.append(path)
     import pandas as pd
 
     dr_table = pd.concat(tables, ignore_index=True)
@@ -221,7 +222,9 @@ def _report(fits, responses, emax_table, minimum, comparison, reserve, draws, wa
         "",
     ]
     for (agent, kind), dr in responses.items():
-        lines += [f"### {agent}, band: {dr.uncertainty_note}", "", f"![{agent} {kind}](dose_response_{agent}_{kind}.png)", ""]
+        lines += [f"### {agent}, band: {dr.uncertainty_note}", "", f"![{agent} {kind}](dose_response_{agent}_{kind}.png)", "",
+                  f"Effect against no treatment (the band paired within draws): ![{agent} {kind} effect]"
+                  f"(dose_response_{agent}_{kind}_effect.png)", ""]
     lines += ["### Effect at 1e7 cells and 1e3 ug (against no treatment, paired within each draw)", ""]
     rows = []
     for (agent, kind), dr in responses.items():

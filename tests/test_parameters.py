@@ -97,3 +97,23 @@ def test_table_lists_every_parameter(human):
     table = human.parameter_set.table()
     assert len(table) == len(human.parameter_set)
     assert list(table.columns) == ["name", "value", "unit", "lower", "upper", "scale", "kind", "source"]
+
+
+def test_every_data_file_of_the_package_is_declared_package_data():
+    """A data file missing from package-data would vanish from `pip install .` (not from the source tree)."""
+    import fnmatch
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    root = Path(po.__file__).resolve().parent
+    pyproject = root.parent / "pyproject.toml"
+    if not pyproject.exists():
+        pytest.skip("not a source checkout")
+    patterns = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["setuptools"]["package-data"]["poi_ode"]
+    for path in root.rglob("*"):
+        if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts:
+            rel = path.relative_to(root).as_posix()
+            assert any(fnmatch.fnmatch(rel, p) for p in patterns), f"{rel} is not in package-data"

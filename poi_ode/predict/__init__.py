@@ -319,11 +319,12 @@ class DoseResponse:
                     upper=float(np.percentile(reached, 100 - tail)) if reached.size else math.nan,
                     share_reaching=float(reached.size / len(per_draw)) if len(per_draw) else math.nan)
 
-    def plot(self, endpoints: Sequence[str] | None = None, ax=None):
-        """One panel per endpoint: nominal curve, band of the draws, control level."""
+    def plot(self, endpoints: Sequence[str] | None = None, effect: bool = False):
+        """One panel per endpoint: nominal curve, band of the draws, control level (or the
+        effect against the control, paired within draws, with ``effect=True``)."""
         from .plots import plot_dose_response
 
-        return plot_dose_response([self], endpoints)
+        return plot_dose_response([self], endpoints, effect=effect)
 
 
 def dose_response(
