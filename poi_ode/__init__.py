@@ -11,3 +11,4 @@ from .data import list_datasets, load_dataset, read_dataset, read_digitized
 from .fitting import FitResult, fit
 from .predict import DoseResponse, compare_regimens, dose_response
 from .export.sbml import to_sbml
+from . import sensitivity

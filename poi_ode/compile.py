@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["CompiledModel", "compile_model", "cache_dir"]
 
-_GENERATOR_VERSION = "5"
+_GENERATOR_VERSION = "6"
 _MEMORY: dict[str, dict[str, Callable]] = {}
 
 
@@ -133,12 +133,16 @@ def _source(model: "Model") -> str:
     ys = [safe[s] for s in y_sym]
     jac = sp.Matrix(rhs).jacobian(ys)
     nz = [(i, j) for i in range(n) for j in range(n) if jac[i, j] != 0]
+    ps = [safe[s] for s in p_sym]
+    dfdp = sp.Matrix(rhs).jacobian(ps)
+    nzp = [(i, j) for i in range(n) for j in range(len(ps)) if dfdp[i, j] != 0]
     flows = [model.expand(f.rate).xreplace(safe) for f in model.flows]
     outputs = [e.xreplace(safe) for e in model.output_expressions().values()]
 
     hoist = _Hoist({safe[s] for s in p_sym})
     rhs = [hoist(e) for e in rhs]
     jac_entries = [hoist(jac[i, j]) for i, j in nz]
+    dfdp_entries = [hoist(dfdp[i, j]) for i, j in nzp]
     flows = [hoist(e) for e in flows]
     outputs = [hoist(e) for e in outputs]
     constants = list(hoist.table)
@@ -160,6 +164,10 @@ def _source(model: "Model") -> str:
     body = [*lines, f"    J = np.zeros(({n}, {n}))", *(f"    J[{i}, {j}] = {e}" for (i, j), e in zip(nz, printed))]
     out += ["def jac(t, y, q):", unpack_y, *_pick(q_names, body), *body, "    return J", ""]
 
+    lines, printed = _block(dfdp_entries, scalar)
+    body = [*lines, f"    F = np.zeros(({n}, {len(ps)}))", *(f"    F[{i}, {j}] = {e}" for (i, j), e in zip(nzp, printed))]
+    out += ["def dfdp(t, y, q):", unpack_y, *_pick(q_names, body), *body, "    return F", ""]
+
     for name, exprs in (("flows", flows), ("outputs", outputs)):
         lines, printed = _block(exprs, vector)
         out += [f"def {name}(t, y, q):", "    y = np.asarray(y, dtype=float)", "    t = np.asarray(t, dtype=float)"]
@@ -169,6 +177,7 @@ def _source(model: "Model") -> str:
         items = ", ".join(f"np.broadcast_to({e}, shape)" for e in printed)
         out += [f"    return np.stack([{items}], axis=-1)" if printed else "    return np.zeros(shape + (0,))", ""]
     out.append(f"JAC_NONZERO = {nz!r}")
+    out.append(f"DFDP_NONZERO = {nzp!r}")
     text = "\n".join(line for line in out if line != "")
     return re.sub(r"\n(def )", r"\n\n\1", text) + "\n"
 
@@ -207,6 +216,8 @@ class CompiledModel:
         Right-hand side; ``y`` in state order and units; per day.
     jac : callable ``(t, y, q) -> J``
         Analytic Jacobian ``J[i, j] = d rhs_i / d y_j``.
+    dfdp : callable ``(t, y, q) -> F``
+        Analytic parameter derivatives ``F[i, k] = d rhs_i / d p_k`` (declared units).
     flows : callable ``(t, Y, q) -> rates``
         Every flow rate, vectorised over leading axes of ``Y``.
     outputs : callable ``(t, Y, q) -> values``
@@ -220,6 +231,7 @@ class CompiledModel:
     prepare: Callable[[np.ndarray], np.ndarray]
     rhs: Callable[[float, np.ndarray, np.ndarray], np.ndarray]
     jac: Callable[[float, np.ndarray, np.ndarray], np.ndarray]
+    dfdp: Callable[[float, np.ndarray, np.ndarray], np.ndarray]
     flows: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     outputs: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     jac_nonzero: tuple[tuple[int, int], ...]
@@ -269,6 +281,7 @@ def compile_model(model: "Model") -> CompiledModel:
         prepare=namespace["prepare"],
         rhs=namespace["rhs"],
         jac=namespace["jac"],
+        dfdp=namespace["dfdp"],
         flows=namespace["flows"],
         outputs=namespace["outputs"],
         jac_nonzero=tuple(namespace["JAC_NONZERO"]),
