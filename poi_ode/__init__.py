@@ -1,14 +1,32 @@
-"""poi_ode: ODE pharmacodynamic models of premature ovarian insufficiency treated with MSCs and exosomes."""
+"""poi_ode: ODE pharmacodynamic models of premature ovarian insufficiency treated with MSCs and exosomes.
+
+The public interface, in the order of the work:
+
+- model: :func:`load_model`, :func:`compose`, :class:`Model`, :class:`Module`, parameter sets;
+- simulation: :class:`Dose`, :class:`Regimen`, :func:`simulate`, :func:`initial_state`;
+- data and fitting: :func:`read_dataset`, :func:`load_dataset`, :func:`read_digitized`, :func:`fit`,
+  :class:`FitResult`;
+- prediction: :func:`dose_response`, :func:`compare_regimens`;
+- interfaces: :func:`to_sbml`, :mod:`poi_ode.sensitivity`.
+"""
+from . import sensitivity
+from .data import list_datasets, load_dataset, read_dataset, read_digitized
+from .dosing import Dose, Regimen
+from .errors import DosingError, ModelError, ParameterError, PoiOdeError, SimulationError, UnitError
+from .export.sbml import to_sbml
+from .fitting import FitResult, fit
 from .model import compose, load_model
 from .model.core import Model, Module
 from .parameters import ParameterSet, available_species, load_parameter_set
+from .predict import DoseResponse, compare_regimens, dose_response
+from .simulate import Trajectory, initial_state, simulate, steady_state
 
 __version__ = "0.1.0"
-from .dosing import Dose, Regimen
-from .errors import DosingError, ModelError, ParameterError, PoiOdeError, SimulationError, UnitError
-from .simulate import Trajectory, initial_state, simulate, steady_state
-from .data import list_datasets, load_dataset, read_dataset, read_digitized
-from .fitting import FitResult, fit
-from .predict import DoseResponse, compare_regimens, dose_response
-from .export.sbml import to_sbml
-from . import sensitivity
+
+__all__ = [
+    "load_model", "compose", "Model", "Module", "ParameterSet", "available_species", "load_parameter_set",
+    "Dose", "Regimen", "simulate", "initial_state", "steady_state", "Trajectory",
+    "read_dataset", "load_dataset", "list_datasets", "read_digitized", "fit", "FitResult",
+    "dose_response", "compare_regimens", "DoseResponse", "to_sbml", "sensitivity",
+    "PoiOdeError", "ModelError", "ParameterError", "UnitError", "DosingError", "SimulationError",
+]

@@ -39,7 +39,6 @@ def run_main_job(out: Path, fits: Path = Path("fits"), draws: int = 40, seed: in
     from .fitting.config import run_config
     from .model import load_model
     from .predict import compare_regimens, dose_response
-    from .predict.plots import plot_dose_response
     from .simulate import simulate
 
     t0 = time.perf_counter()

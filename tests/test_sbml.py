@@ -1,7 +1,6 @@
 """SBML export, cross-checked against libRoadRunner (the 'sbml' test extra)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import poi_ode as po

@@ -217,8 +217,6 @@ def parse_regimen(text: str):
 
 def validate(frame: "pd.DataFrame") -> list[Problem]:
     """Every problem of a dataset table (empty list: valid). Rows are numbered as in a CSV file."""
-    import pandas as pd
-
     problems: list[Problem] = []
     missing = [c for c in REQUIRED if c not in frame.columns]
     for c in missing:
