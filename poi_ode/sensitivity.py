@@ -18,7 +18,7 @@ from scipy.integrate import ODEintWarning, odeint
 
 from .dosing import as_regimen
 from .errors import ParameterError, SimulationError
-from .simulate import _frozen_and_sinks, initial_state, resolve_parameters
+from .simulate import _frozen_and_sinks, initial_state, integrate_across_doses, resolve_parameters
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -120,31 +120,15 @@ def forward(
         return np.concatenate([c.rhs(t, y, q), (J @ S + c.dfdp(t, y, q)[:, cols]).ravel()])
 
     resolved = as_regimen(regimen).resolve(model, p)
-    z = np.concatenate([y0, S0.ravel()])
-    for r in resolved:
-        if r.time == 0.0:
-            z[r.state] += r.amount
-    out = np.empty((grid.size, z.size))
-    boundaries = sorted({0.0, *[r.time for r in resolved if r.time > 0], float(grid[-1])})
-    written = 0
-    if grid[0] == 0.0:
-        out[0] = z
-        written = 1
-    for a, b in zip(boundaries[:-1], boundaries[1:]):
-        inside = grid[written:]
-        inside = inside[(inside > a) & (inside <= b + 1e-12)]
-        seg = np.unique(np.concatenate([[a], inside, [b]]))
+
+    def segment(z, seg):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ODEintWarning)
             sol, info = odeint(rhs, z, seg, tfirst=True, rtol=rtol, atol=atol, mxstep=200000, full_output=True)
         if info["message"] != "Integration successful." or not np.all(np.isfinite(sol)):
-            raise SimulationError(f"sensitivity integration failed between day {a:g} and {b:g}: {info['message']}")
-        z = sol[-1].copy()
-        for r in resolved:
-            if r.time == b:
-                z[r.state] += r.amount
-        for i, t in enumerate(seg[1:], start=1):
-            if written < grid.size and abs(grid[written] - t) <= 1e-12:
-                out[written] = z if t == b else sol[i]
-                written += 1
+            raise SimulationError(f"sensitivity integration failed between day {seg[0]:g} and {seg[-1]:g}: {info['message']}")
+        return sol
+
+    # doses add to states only (indices below n); they do not depend on p, so S does not jump
+    out = integrate_across_doses(np.concatenate([y0, S0.ravel()]), grid, resolved, segment)
     return Sensitivities(grid, out[:, :n], out[:, n:].reshape(grid.size, n, k), model.state_names, names, p[cols])

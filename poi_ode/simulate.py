@@ -369,36 +369,10 @@ def simulate(
         )
     y = initial_state(model, initial, pset, age)
     c = model.compiled
-    n_states = len(model.states)
-    out = np.empty((grid.size, n_states))
     stats = {"nfe": 0, "nje": 0, "segments": 0, "method": method}
-
-    event_times = sorted({r.time for r in resolved})
-    boundaries = [0.0, *[t for t in event_times if t > 0], float(grid[-1])]
-    boundaries = sorted(set(boundaries))
-    for r in resolved:
-        if r.time == 0.0:
-            y[r.state] += r.amount
-    written = 0
-    if grid[0] == 0.0:
-        out[0] = y
-        written = 1
-    for a, b in zip(boundaries[:-1], boundaries[1:]):
-        inside = grid[written:]
-        inside = inside[inside <= b + 1e-12]
-        seg_times = np.concatenate([[a], inside[inside > a], [b]]) if inside.size else np.array([a, b])
-        seg_times = np.unique(seg_times)
-        sol = _integrate(c, y, seg_times, q, method, rtol, atol, max_steps, model, stats)
-        y = sol[-1].copy()
-        for r in resolved:
-            if r.time == b:
-                y[r.state] += r.amount
-        for k, t in enumerate(seg_times[1:], start=1):
-            if written < grid.size and abs(grid[written] - t) <= 1e-12:
-                out[written] = y if t == b else sol[k]
-                written += 1
-    if written != grid.size:  # pragma: no cover - guarded by construction
-        raise SimulationError(f"internal error: wrote {written} of {grid.size} output times")
+    out = integrate_across_doses(
+        y, grid, resolved, lambda z, seg: _integrate(c, z, seg, q, method, rtol, atol, max_steps, model, stats)
+    )
     outputs = c.outputs(grid, out, q)
     return Trajectory(
         time=grid,
@@ -412,6 +386,41 @@ def simulate(
         parameters=pset,
         stats=stats,
     )
+
+
+def integrate_across_doses(y0: np.ndarray, grid: np.ndarray, resolved, segment) -> np.ndarray:
+    """Values on ``grid`` of a state vector integrated piecewise between dose times.
+
+    ``segment(y, times)`` integrates from ``times[0]`` and returns the vector at every time;
+    each resolved dose adds its amount to its state index at its time (day-0 doses to the
+    initial vector). The value reported at a dose time is the one after the dose.
+    """
+    y = np.array(y0, dtype=float)
+    boundaries = sorted({0.0, *[r.time for r in resolved if r.time > 0], float(grid[-1])})
+    for r in resolved:
+        if r.time == 0.0:
+            y[r.state] += r.amount
+    out = np.empty((grid.size, y.size))
+    written = 0
+    if grid[0] == 0.0:
+        out[0] = y
+        written = 1
+    for a, b in zip(boundaries[:-1], boundaries[1:]):
+        inside = grid[written:]
+        inside = inside[(inside > a) & (inside <= b + 1e-12)]
+        seg_times = np.unique(np.concatenate([[a], inside, [b]]))
+        sol = segment(y, seg_times)
+        y = sol[-1].copy()
+        for r in resolved:
+            if r.time == b:
+                y[r.state] += r.amount
+        for k, t in enumerate(seg_times[1:], start=1):
+            if written < grid.size and abs(grid[written] - t) <= 1e-12:
+                out[written] = y if t == b else sol[k]
+                written += 1
+    if written != grid.size:  # pragma: no cover - guarded by construction
+        raise SimulationError(f"internal error: wrote {written} of {grid.size} output times")
+    return out
 
 
 def _integrate(c, y0, t, p, method, rtol, atol, max_steps, model, stats) -> np.ndarray:
