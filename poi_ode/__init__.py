@@ -7,12 +7,13 @@ The public interface, in the order of the work:
 - data and fitting: :func:`read_dataset`, :func:`load_dataset`, :func:`read_digitized`, :func:`fit`,
   :class:`FitResult`;
 - prediction: :func:`dose_response`, :func:`compare_regimens`;
-- interfaces: :func:`to_sbml`, :mod:`poi_ode.sensitivity`.
+- interfaces: :func:`to_sbml`, :func:`to_petab`, :mod:`poi_ode.sensitivity`.
 """
 from . import sensitivity
 from .data import list_datasets, load_dataset, read_dataset, read_digitized
 from .dosing import Dose, Regimen
 from .errors import DosingError, ModelError, ParameterError, PoiOdeError, SimulationError, UnitError
+from .export.petab import to_petab
 from .export.sbml import to_sbml
 from .fitting import FitResult, fit
 from .model import compose, load_model
@@ -27,6 +28,6 @@ __all__ = [
     "load_model", "compose", "Model", "Module", "ParameterSet", "available_species", "load_parameter_set",
     "Dose", "Regimen", "simulate", "initial_state", "steady_state", "Trajectory",
     "read_dataset", "load_dataset", "list_datasets", "read_digitized", "fit", "FitResult",
-    "dose_response", "compare_regimens", "DoseResponse", "to_sbml", "sensitivity",
+    "dose_response", "compare_regimens", "DoseResponse", "to_sbml", "to_petab", "sensitivity",
     "PoiOdeError", "ModelError", "ParameterError", "UnitError", "DosingError", "SimulationError",
 ]

@@ -175,6 +175,10 @@ def to_sbml(
             ref.setSpecies(f.target)
             ref.setStoichiometry(1.0)
             ref.setConstant(True)
+        # every other species the rate reads is a modifier (SBML requires it to be declared)
+        for name in sorted({sym.name for sym in f.rate.free_symbols} & set(model.state_names) - {f.source, f.target}):
+            mod = r.createModifier()
+            mod.setSpecies(name)
         law = r.createKineticLaw()
         law.setMath(_math(formula(f.rate), f"flow '{f.description}'"))
     later = sorted({d.time for d in doses if d.time > 0})
