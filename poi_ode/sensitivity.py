@@ -119,12 +119,22 @@ def forward(
         J = c.jac(t, y, q)
         return np.concatenate([c.rhs(t, y, q), (J @ S + c.dfdp(t, y, q)[:, cols]).ravel()])
 
+    def jac(t, z):
+        """Newton matrix: J on the state block and on each sensitivity column (d(JS)/dy left out)."""
+        J = c.jac(t, z[:n], q)
+        big = np.zeros((n * (k + 1), n * (k + 1)))
+        big[:n, :n] = J
+        for j in range(k):
+            big[n + j :: k, n + j :: k] = J
+        return big
+
     resolved = as_regimen(regimen).resolve(model, p)
 
     def segment(z, seg):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ODEintWarning)
-            sol, info = odeint(rhs, z, seg, tfirst=True, rtol=rtol, atol=atol, mxstep=200000, full_output=True)
+            sol, info = odeint(rhs, z, seg, Dfun=jac, tfirst=True, rtol=rtol, atol=atol, mxstep=200000,
+                               full_output=True)
         if info["message"] != "Integration successful." or not np.all(np.isfinite(sol)):
             raise SimulationError(f"sensitivity integration failed between day {seg[0]:g} and {seg[-1]:g}: {info['message']}")
         return sol

@@ -43,7 +43,7 @@ def _lmfit_params(problem: FitProblem, start: np.ndarray):
     return params
 
 
-def _minimise(problem: FitProblem, start: np.ndarray, method: str, max_nfev: int, seed: int):
+def _minimise(problem: FitProblem, start: np.ndarray, method: str, max_nfev: int, seed: int, jacobian: str = "fd"):
     import lmfit
 
     keys = [f.key for f in problem.free]
@@ -51,11 +51,18 @@ def _minimise(problem: FitProblem, start: np.ndarray, method: str, max_nfev: int
     def objective(params):
         return problem.residuals(np.array([params[k].value for k in keys]))
 
+    def analytic(params):
+        theta = np.array([params[k].value for k in keys])
+        jac = problem.jacobian(theta)
+        return jac if jac is not None else _jacobian(problem, theta)
+
     kws: dict[str, Any] = {}
     if method == "differential_evolution":
         kws = dict(seed=seed, maxiter=max(10, max_nfev // (15 * max(1, len(keys)))), polish=True)
     elif method in ("least_squares", "leastsq"):
         kws = dict(max_nfev=max_nfev)
+        if jacobian == "analytic" and method == "least_squares":
+            kws["jac"] = analytic
     minimizer = lmfit.Minimizer(objective, _lmfit_params(problem, start), scale_covar=False, nan_policy="raise")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -105,6 +112,7 @@ def fit(
     mcmc_steps: int = 0,
     mcmc_walkers: int | None = None,
     mcmc_burn: int | None = None,
+    jacobian: str = "fd",
     name: str | None = None,
 ) -> FitResult:
     """Calibrate ``model`` to ``data``.
@@ -140,6 +148,10 @@ def fit(
         Extra local fits from Latin-hypercube points in the bounds (seeded).
     profiles : list of str or True
         Parameters to profile (True: all); intervals then come from the profile likelihood.
+    jacobian : {"fd", "analytic"}
+        Jacobian of the residuals for ``least_squares`` and for the covariance: finite
+        differences, or analytic through the forward sensitivity equations (falls back to
+        differences where an observable is a model output).
     mcmc_steps, mcmc_walkers, mcmc_burn : int
         If ``mcmc_steps`` > 0, sample the posterior with emcee through lmfit (seeded with
         ``seed``; needs the ``mcmc`` extra), starting at the estimate; samples are stored in
@@ -152,6 +164,8 @@ def fit(
     """
     if method not in METHODS:
         raise ParameterError(f"method must be one of {METHODS}, not {method!r}")
+    if jacobian not in ("fd", "analytic"):
+        raise ParameterError(f"jacobian must be 'fd' or 'analytic', not {jacobian!r}")
     if int(multistart) != multistart or multistart < 0:
         raise ParameterError(f"multistart must be a whole number >= 0, got {multistart!r}")
     dataset = data if isinstance(data, Dataset) else read_dataset(data)
@@ -168,13 +182,13 @@ def fit(
     runs = []
     for k, start in enumerate(starts):
         try:
-            theta, out = _minimise(problem, start, method, max_nfev, seed + k)
+            theta, out = _minimise(problem, start, method, max_nfev, seed + k, jacobian)
             runs.append(dict(start=start.tolist(), theta=theta.tolist(), chi2=_chi2(problem, theta),
                              success=bool(out.success), message=str(out.message), nfev=int(out.nfev)))
         except (PoiOdeError, ValueError, np.linalg.LinAlgError) as exc:
             runs.append(dict(start=start.tolist(), theta=None, chi2=math.inf, success=False, message=str(exc), nfev=0))
     best = min(runs, key=lambda r: r["chi2"])
-    result = _assemble(problem, best, runs, method, time.perf_counter() - t0, name or dataset.name)
+    result = _assemble(problem, best, runs, method, time.perf_counter() - t0, name or dataset.name, jacobian)
     if profiles and result.status != "failed":
         names = [p.key for p in result.parameters] if profiles is True else list(profiles)
         for key in names:
@@ -219,7 +233,8 @@ def _sample(result: FitResult, problem: FitProblem, steps: int, walkers: int | N
     ))
 
 
-def _assemble(problem: FitProblem, best: dict, runs: list[dict], method: str, wall: float, name: str) -> FitResult:
+def _assemble(problem: FitProblem, best: dict, runs: list[dict], method: str, wall: float, name: str,
+              jacobian: str = "fd") -> FitResult:
     warn: list[str] = []
     if best["theta"] is None or not math.isfinite(best["chi2"]):
         theta = problem.initial_vector()
@@ -239,7 +254,10 @@ def _assemble(problem: FitProblem, best: dict, runs: list[dict], method: str, wa
     chi2 = float(res @ res)
     n_obs = int(problem.used.sum())
     k = len(problem.free)
-    jac = _jacobian(problem, theta) if status != "failed" else np.full((len(res), k), np.nan)
+    jac = np.full((len(res), k), np.nan)
+    if status != "failed":
+        analytic = problem.jacobian(theta) if jacobian == "analytic" else None
+        jac = analytic if analytic is not None else _jacobian(problem, theta)
     cov = corr = None
     sv: list[float] = []
     se = np.full(k, np.nan)

@@ -363,6 +363,77 @@ class FitProblem:
         priors = [(t - f.prior[0]) / f.prior[1] for f, t in zip(self.free, theta) if f.prior is not None]
         return np.concatenate([res, np.array(priors, dtype=float)])
 
+    def jacobian(self, theta: np.ndarray) -> np.ndarray | None:
+        """Analytic Jacobian of :meth:`residuals` from forward sensitivities (None: use differences).
+
+        Differentiates the simulated observables through the sensitivity equations of the
+        symbolic model (:mod:`poi_ode.sensitivity`), then the error model, the censoring terms
+        and the priors analytically. Observables that are model outputs rather than states,
+        or a failed simulation, return None so the caller falls back to finite differences.
+        """
+        from ..sensitivity import forward
+
+        if any(v not in self.model.index for arm in self.arms for v in arm.variables):
+            return None
+        psets = self.parameter_sets(theta)
+        scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
+        n_obs = len(self.observed)
+        dmu = np.zeros((n_obs, len(self.free)))
+        mu = np.full(n_obs, np.nan)
+        ln10 = np.log(10.0)
+        for arm in self.arms:
+            cols = [j for j, f in enumerate(self.free) if not f.name.startswith("scale_") and f.scope in arm.scopes]
+            names = [self.free[j].name for j in cols]
+            pset = psets[arm.label]
+            initial = arm.initial
+            if initial == "first_observation":
+                initial = self._first_observation_state(arm, pset)
+            times = arm.times if arm.times[-1] > 0 else np.array([0.0, 1e-9])
+            try:
+                sens = forward(self.model, arm.regimen, times, pset, names or [self.model.parameter_names[0]],
+                               initial=initial, age=arm.age, rtol=self.rtol, atol=self.atol)
+            except PoiOdeError:
+                return None
+            for k, (row, var) in enumerate(zip(arm.rows, arm.variables)):
+                i, s = arm.time_index[k], self.model.index[var]
+                scale = scales[arm.scale_keys[k]] if arm.scale_keys[k] else 1.0
+                mu[row] = sens.states[i, s] * arm.factors[k] * scale
+                for c, j in enumerate(cols):
+                    f = self.free[j]
+                    p_declared = sens.values[c]
+                    dp = p_declared * ln10 if f.scale == "log" else p_declared / pset[f.name].value
+                    dmu[row, j] = sens.S[i, s, c] * dp * arm.factors[k] * scale
+                if arm.scale_keys[k]:
+                    j = next(j for j, f in enumerate(self.free) if f.key == arm.scale_keys[k])
+                    dmu[row, j] = mu[row] * ln10
+        if not np.all(np.isfinite(mu)) or np.any(mu <= 0):
+            return None
+        y, sig = self.observed, self.sigma
+        if self.error_model == "lognormal":
+            z = (np.log(np.maximum(y, 1e-300)) - np.log(mu)) / sig
+            dz = -dmu / (mu * sig)[:, None]
+        elif self.error_model == "proportional":
+            cv = self._sigma_is_cv
+            s_eff = np.where(cv, sig * mu, sig)
+            z = (y - mu) / s_eff
+            dz = np.where(cv[:, None], -(y / (sig * mu**2))[:, None] * dmu, -dmu / sig[:, None])
+        else:
+            z = (y - mu) / sig
+            dz = -dmu / sig[:, None]
+        jac = dz.copy()
+        for code, sign in ((-1, 1.0), (1, -1.0)):
+            idx = self.censored == code
+            if idx.any():
+                zz = sign * z[idx]
+                r = np.sqrt(np.maximum(-2.0 * log_ndtr(zz), 0.0))
+                ratio = np.exp(-0.5 * zz**2 - log_ndtr(zz)) / np.sqrt(2 * np.pi)  # phi/Phi, stable
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    factor = np.where(r > 1e-12, -ratio / r, 0.0)
+                jac[idx] = (factor * sign)[:, None] * dz[idx]
+        rows = jac[self.used]
+        priors = [np.eye(len(self.free))[j] / f.prior[1] for j, f in enumerate(self.free) if f.prior is not None]
+        return np.vstack([rows, *priors]) if priors else rows
+
     @property
     def _sigma_is_cv(self) -> np.ndarray:
         return np.array([s.startswith("assumed") for s in self.sigma_source])
