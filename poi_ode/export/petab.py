@@ -51,7 +51,7 @@ def to_petab(
 
     from ..fitting.problem import FitProblem
     from ..simulate import initial_state
-    from .sbml import _libsbml, to_sbml
+    from .sbml import _libsbml, add_dose_event, to_sbml
 
     if error_model not in ("lognormal", "additive"):
         raise PoiOdeError(f"PEtab v1 cannot express the {error_model!r} error model; use lognormal or additive")
@@ -87,19 +87,8 @@ def to_petab(
         par.setValue(0.0)
         par.setConstant(True)
     for k, time in enumerate(sorted({t for t, _ in events})):
-        ev = sbml.createEvent()
-        ev.setId(f"dose_event_{k}")
-        ev.setUseValuesFromTriggerTime(True)
-        trig = ev.createTrigger()
-        trig.setInitialValue(False)
-        trig.setPersistent(True)
-        trig.setMath(libsbml.parseL3Formula(f"time >= {time!r}"))
-        for (t, state), pid in events.items():
-            if t == time:
-                name = model.states[state].name
-                ea = ev.createEventAssignment()
-                ea.setVariable(name)
-                ea.setMath(libsbml.parseL3Formula(f"{name} + {pid}"))
+        add_dose_event(sbml, f"dose_event_{k}", time,
+                       {model.states[state].name: pid for (t, state), pid in events.items() if t == time})
     (folder / "model.xml").write_text(libsbml.writeSBMLToString(doc), encoding="utf-8")
 
     conditions = []

@@ -97,6 +97,21 @@ def _math(text: str, where: str):
     return node
 
 
+def add_dose_event(sbml_model, event_id: str, time: float, increments: Mapping[str, str]) -> None:
+    """An SBML event at ``time`` adding each formula of ``increments`` to its species."""
+    ev = sbml_model.createEvent()
+    ev.setId(event_id)
+    ev.setUseValuesFromTriggerTime(True)
+    trig = ev.createTrigger()
+    trig.setInitialValue(False)
+    trig.setPersistent(True)
+    trig.setMath(_math(f"time >= {time!r}", f"dose at day {time}"))
+    for name, amount in increments.items():
+        ea = ev.createEventAssignment()
+        ea.setVariable(name)
+        ea.setMath(_math(f"{name} + {amount}", f"dose of {name} at day {time}"))
+
+
 def to_sbml(
     model: "Model",
     regimen: "Regimen | Sequence[Dose] | None" = None,
@@ -181,24 +196,12 @@ def to_sbml(
             mod.setSpecies(name)
         law = r.createKineticLaw()
         law.setMath(_math(formula(f.rate), f"flow '{f.description}'"))
-    later = sorted({d.time for d in doses if d.time > 0})
-    for k, t in enumerate(later):
-        ev = m.createEvent()
-        ev.setId(f"dose_{k}")
-        ev.setUseValuesFromTriggerTime(True)
-        trig = ev.createTrigger()
-        trig.setInitialValue(False)
-        trig.setPersistent(True)
-        trig.setMath(_math(f"time >= {t!r}", f"dose at day {t}"))
+    for k, t in enumerate(sorted({d.time for d in doses if d.time > 0})):
         totals: dict[int, float] = {}
         for d in doses:
             if d.time == t:
                 totals[d.state] = totals.get(d.state, 0.0) + d.amount
-        for index, amount in totals.items():
-            name = model.states[index].name
-            ea = ev.createEventAssignment()
-            ea.setVariable(name)
-            ea.setMath(_math(f"{name} + {amount!r}", f"dose of {name} at day {t}"))
+        add_dose_event(m, f"dose_{k}", t, {model.states[i].name: repr(a) for i, a in totals.items()})
     errors = doc.checkInternalConsistency()
     if errors:
         raise PoiOdeError(f"SBML export: {doc.getError(0).getMessage().strip()}")
