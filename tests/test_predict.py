@@ -210,3 +210,8 @@ def test_dask_local_cluster_gives_the_same_table(mouse):
         clustered = dose_response(mouse, "msc", DOSES[:2], "intraovarian", ["AMH@42"],
                                   executor=client.get_executor(), **kw)
     np.testing.assert_array_equal(serial.draws, clustered.draws)
+
+
+def test_compare_regimens_validates_draws_like_dose_response(mouse):
+    with pytest.raises(po.ParameterError, match="draws"):
+        compare_regimens(mouse, {"none": []}, ["AMH@42"], draws=-2)

@@ -183,6 +183,17 @@ class _Job:
     age: float | None
 
 
+def _setup(source, model, endpoints, draws, uncertainty):
+    """Model, parameter set, fit(s), parsed endpoints with units and output days, band kind."""
+    m, base, fit_result = _source(source, model)
+    if draws < 0 or int(draws) != draws:
+        raise ParameterError(f"draws must be a whole number >= 0, got {draws!r}")
+    eps = [parse_endpoint(e) for e in endpoints]
+    units = [e.unit(m) for e in eps]
+    kind = uncertainty or ("none" if not draws else ("fit" if fit_result is not None else "assumptions"))
+    return m, base, fit_result, eps, units, _times_for(m, eps), kind
+
+
 def _times_for(model: "Model", endpoints: list) -> np.ndarray:
     days = sorted({float(t) for e in endpoints for t in e.times(model)} | {0.0})
     return np.array(days)
@@ -375,20 +386,14 @@ def dose_response(
         None: serial for small jobs, a local process pool for >= 400 simulations. A dask
         ``Client.get_executor()`` works the same way.
     """
-    m, base, fit_result = _source(source, model)
     doses = np.asarray(doses, float)
     if doses.ndim != 1 or doses.size == 0 or not np.all(np.isfinite(doses)) or np.any(doses <= 0):
         raise DosingError("doses must be a non-empty list of positive finite amounts")
     if np.any(np.diff(doses) <= 0):
         raise DosingError("doses must be strictly increasing")
-    if draws < 0 or int(draws) != draws:
-        raise ParameterError(f"draws must be a whole number >= 0, got {draws!r}")
+    m, base, fit_result, eps, units, times, kind = _setup(source, model, endpoints, draws, uncertainty)
     target = m.dose_target(agent, route)
     unit = unit or target.unit
-    kind = uncertainty or ("none" if not draws else ("fit" if fit_result is not None else "assumptions"))
-    eps = [parse_endpoint(e) for e in endpoints]
-    units = [e.unit(m) for e in eps]
-    times = _times_for(m, eps)
     bg = as_regimen(background)
     for day in schedule:
         if not (math.isfinite(day) and day >= 0):
@@ -479,14 +484,11 @@ def compare_regimens(
 
     ``reference`` names the regimen effects are measured against (paired within each draw).
     """
-    m, base, fit_result = _source(source, model)
     if not regimens:
         raise ParameterError("give at least one regimen to compare")
     if reference is not None and reference not in regimens:
         raise ParameterError(f"reference {reference!r} is not one of the regimens {list(regimens)}")
-    eps = [parse_endpoint(e) for e in endpoints]
-    units = [e.unit(m) for e in eps]
-    times = _times_for(m, eps)
+    m, base, fit_result, eps, units, times, kind = _setup(source, model, endpoints, draws, uncertainty)
     bg = as_regimen(background)
     regs = []
     for name, r in regimens.items():
@@ -496,7 +498,6 @@ def compare_regimens(
             raise DosingError(f"regimen {name!r}: dose at day {late[0].time:g} is after the last endpoint day {times[-1]:g}")
         reg.resolve(m, base.vector(m))
         regs.append(reg)
-    kind = uncertainty or ("none" if not draws else ("fit" if fit_result is not None else "assumptions"))
     job = _Job(m, base, regs, eps, times, initial, age)
     parameter_draws = draw_parameters(base, kind, int(draws), seed, fit_result, population)
     nominal, per_draw = _run(job, parameter_draws, executor, progress)
