@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 from scipy.integrate import ODEintWarning, odeint
 
-from .dosing import as_regimen
-from .errors import ParameterError, SimulationError
-from .simulate import _frozen_and_sinks, initial_state, integrate_across_doses, resolve_parameters
+from ..dosing import as_regimen
+from ..errors import ParameterError, SimulationError
+from ..simulate import _frozen_and_sinks, initial_state, integrate_across_doses, resolve_parameters
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .model.core import Model
+    from ..model.core import Model
 
 __all__ = ["forward", "Sensitivities"]
 
