@@ -120,8 +120,30 @@ def _pick(names: list[str], body: list[str], source: str = "q") -> list[str]:
     return [f"    {name} = {source}[{i}]" for i, name in enumerate(names) if re.search(rf"\b{name}\b", text)]
 
 
-def _source(model: "Model") -> str:
-    """Python source of prepare, rhs, jac, flows and outputs for ``model``."""
+@dataclass
+class SymbolicPieces:
+    """The model's equations in the shape code generators print them.
+
+    Symbols are renamed ``y{i}`` (states), ``p{i}`` (parameters) and ``h{i}`` (hoisted
+    parameter-only constants); ``q_names`` lists the entries of ``q = prepare(p)`` in order.
+    """
+
+    n: int
+    n_params: int
+    rhs: list[sp.Expr]
+    jac_nonzero: list[tuple[int, int]]
+    jac_entries: list[sp.Expr]
+    dfdp_nonzero: list[tuple[int, int]]
+    dfdp_entries: list[sp.Expr]
+    flows: list[sp.Expr]
+    outputs: list[sp.Expr]
+    constants: list[sp.Expr]
+    q_names: list[str]
+    time_dependent: bool
+
+
+def symbolic_pieces(model: "Model") -> SymbolicPieces:
+    """Right-hand side, sparse Jacobian, df/dp, flows and outputs, renamed and hoisted."""
     n = len(model.states)
     y_sym = [s.symbol for s in model.states]
     p_sym = [p.symbol for p in model.parameters]
@@ -138,8 +160,9 @@ def _source(model: "Model") -> str:
     nzp = [(i, j) for i in range(n) for j in range(len(ps)) if dfdp[i, j] != 0]
     flows = [model.expand(f.rate).xreplace(safe) for f in model.flows]
     outputs = [e.xreplace(safe) for e in model.output_expressions().values()]
+    time_dependent = any(sp.Symbol("t") in e.free_symbols for e in rhs)
 
-    hoist = _Hoist({safe[s] for s in p_sym})
+    hoist = _Hoist(set(ps))
     rhs = [hoist(e) for e in rhs]
     jac_entries = [hoist(jac[i, j]) for i, j in nz]
     dfdp_entries = [hoist(dfdp[i, j]) for i, j in nzp]
@@ -147,28 +170,35 @@ def _source(model: "Model") -> str:
     outputs = [hoist(e) for e in outputs]
     constants = list(hoist.table)
     q_names = [f"p{i}" for i in range(len(p_sym))] + [str(hoist.table[c]) for c in constants]
+    return SymbolicPieces(n, len(ps), rhs, nz, jac_entries, nzp, dfdp_entries, flows, outputs, constants, q_names,
+                          time_dependent)
 
+
+def _source(model: "Model") -> str:
+    """Python source of prepare, rhs, jac, flows and outputs for ``model``."""
+    s = symbolic_pieces(model)
+    n, nz, nzp, q_names = s.n, s.jac_nonzero, s.dfdp_nonzero, s.q_names
     scalar, vector = _Printer({"fully_qualified_modules": False}), _VectorPrinter({"fully_qualified_modules": False})
     out = ["import math", "from math import *", "import numpy as np", ""]
 
-    lines, printed = _block(constants, scalar)
-    out += ["def prepare(p):", _unpack([f"p{i}" for i in range(len(p_sym))], "np.asarray(p, dtype=float).tolist()"), *lines]
-    out += [f"    return tuple([{', '.join([f'p{i}' for i in range(len(p_sym))] + printed)}])", ""]
+    lines, printed = _block(s.constants, scalar)
+    out += ["def prepare(p):", _unpack([f"p{i}" for i in range(s.n_params)], "np.asarray(p, dtype=float).tolist()"), *lines]
+    out += [f"    return tuple([{', '.join([f'p{i}' for i in range(s.n_params)] + printed)}])", ""]
 
     unpack_y = _unpack([f"y{i}" for i in range(n)], "y.tolist()")  # Python floats: faster arithmetic
-    lines, printed = _block(rhs, scalar)
+    lines, printed = _block(s.rhs, scalar)
     body = [*lines, f"    return np.array([{', '.join(printed)}])"]
     out += ["def rhs(t, y, q):", unpack_y, *_pick(q_names, body), *body, ""]
 
-    lines, printed = _block(jac_entries, scalar)
+    lines, printed = _block(s.jac_entries, scalar)
     body = [*lines, f"    J = np.zeros(({n}, {n}))", *(f"    J[{i}, {j}] = {e}" for (i, j), e in zip(nz, printed))]
     out += ["def jac(t, y, q):", unpack_y, *_pick(q_names, body), *body, "    return J", ""]
 
-    lines, printed = _block(dfdp_entries, scalar)
-    body = [*lines, f"    F = np.zeros(({n}, {len(ps)}))", *(f"    F[{i}, {j}] = {e}" for (i, j), e in zip(nzp, printed))]
+    lines, printed = _block(s.dfdp_entries, scalar)
+    body = [*lines, f"    F = np.zeros(({n}, {s.n_params}))", *(f"    F[{i}, {j}] = {e}" for (i, j), e in zip(nzp, printed))]
     out += ["def dfdp(t, y, q):", unpack_y, *_pick(q_names, body), *body, "    return F", ""]
 
-    for name, exprs in (("flows", flows), ("outputs", outputs)):
+    for name, exprs in (("flows", s.flows), ("outputs", s.outputs)):
         lines, printed = _block(exprs, vector)
         out += [f"def {name}(t, y, q):", "    y = np.asarray(y, dtype=float)", "    t = np.asarray(t, dtype=float)"]
         out += [f"    y{i} = y[..., {i}]" for i in range(n)]

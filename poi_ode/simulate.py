@@ -22,13 +22,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["simulate", "steady_state", "initial_state", "Trajectory", "reserve_at_age", "resolve_parameters"]
 
-METHODS = ("LSODA", "BDF", "Radau")
+METHODS = ("auto", "rodas", "LSODA", "BDF", "Radau")
 
 
 def resolve_parameters(model: "Model", params: "ParameterSet | Mapping[str, Any] | None") -> ParameterSet:
     """The parameter set to use: the model's, a copy with changes, or the one given."""
     if isinstance(params, ParameterSet):
-        params.check_against(model)
+        params.vector(model)  # checks the set against the model (cached per set and model)
         return params
     base = model.parameter_set
     if base is None:
@@ -312,7 +312,7 @@ def simulate(
     params: "ParameterSet | Mapping[str, Any] | None" = None,
     initial: "str | Sequence[float] | Mapping[str, float] | np.ndarray" = "healthy",
     age: float | None = None,
-    method: str = "LSODA",
+    method: str = "auto",
     rtol: float = 1e-6,
     atol: float | Sequence[float] = 1e-9,
     max_steps: int = 100_000,
@@ -335,8 +335,11 @@ def simulate(
         See :func:`initial_state`.
     age : float, optional
         Age in years for ``"healthy"``/``"poi"``.
-    method : {"LSODA", "BDF", "Radau"}
-        Stiff-capable solver; all use the analytic Jacobian.
+    method : {"auto", "rodas", "LSODA", "BDF", "Radau"}
+        Stiff-capable solver; all use the analytic Jacobian. ``"rodas"`` is the compiled
+        engine (:mod:`poi_ode.native`: generated C, RODAS4, sparse LU), which needs a C
+        compiler; ``"auto"`` uses it where it builds and LSODA otherwise. Should the compiled
+        engine fail on a simulation, LSODA retries it (``stats["fallback"]`` says why).
     rtol, atol : float
         Solver tolerances (``atol`` may be per state).
     max_steps : int
@@ -369,10 +372,23 @@ def simulate(
         )
     y = initial_state(model, initial, pset, age)
     c = model.compiled
-    stats = {"nfe": 0, "nje": 0, "segments": 0, "method": method}
-    out = integrate_across_doses(
-        y, grid, resolved, lambda z, seg: _integrate(c, z, seg, q, method, rtol, atol, max_steps, model, stats)
-    )
+    out, stats = None, {}
+    native = _native(model, method)
+    if native is not None:
+        dose_t, jumps = dose_jumps(resolved, len(model.states))
+        out, stats, failed = native.simulate(q, y, dose_t, jumps, grid, rtol, atol, max_steps)
+        stats["method"] = "rodas"
+        if failed is not None:
+            from .native import FAILURES
+
+            out, stats = None, {"fallback": f"compiled RODAS4 failed at day {failed:.6g} "
+                                            f"({FAILURES.get(stats.get('status'), 'error')}); LSODA retried"}
+    if out is None:
+        method = "LSODA" if method in ("auto", "rodas") else method
+        stats.update({"nfe": 0, "nje": 0, "segments": 0, "method": method})
+        out = integrate_across_doses(
+            y, grid, resolved, lambda z, seg: _integrate(c, z, seg, q, method, rtol, atol, max_steps, model, stats)
+        )
     outputs = c.outputs(grid, out, q)
     return Trajectory(
         time=grid,
@@ -386,6 +402,30 @@ def simulate(
         parameters=pset,
         stats=stats,
     )
+
+
+def _native(model: "Model", method: str):
+    """The compiled engine for ``method`` "auto"/"rodas", or None (scipy path)."""
+    if method not in ("auto", "rodas"):
+        return None
+    from .native import NativeUnavailable, native_model
+
+    try:
+        return native_model(model)
+    except NativeUnavailable as exc:
+        if method == "rodas":
+            raise SimulationError(f"method 'rodas' needs the compiled engine: {exc}") from exc
+        return None
+
+
+def dose_jumps(resolved, n_states: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dose days (sorted) and the state increments at each, for the compiled engine."""
+    ordered = sorted(resolved, key=lambda r: r.time)
+    times = np.array([r.time for r in ordered], dtype=float)
+    jumps = np.zeros((len(ordered), n_states))
+    for k, r in enumerate(ordered):
+        jumps[k, r.state] += r.amount
+    return times, jumps
 
 
 def integrate_across_doses(y0: np.ndarray, grid: np.ndarray, resolved, segment) -> np.ndarray:

@@ -5,10 +5,19 @@ import numpy as np
 import pytest
 
 import poi_ode as po
+from poi_ode import native
 from poi_ode.model import compose
 
 LN2 = np.log(2.0)
 TIGHT = dict(rtol=1e-10, atol=1e-12)  # analytic comparisons at 1e-6 need a tighter solver
+
+
+@pytest.fixture(params=["rodas", "LSODA"])
+def tight(request, human):
+    """Tight tolerances, for the compiled engine and for scipy's LSODA in turn."""
+    if request.param == "rodas" and native.available(human):
+        pytest.skip(f"compiled engine unavailable: {native.available(human)}")
+    return dict(TIGHT, method=request.param)
 TIMES = np.array([0.0, 0.001, 0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0])
 
 
@@ -28,11 +37,11 @@ def uncoupled(human):
 
 
 @pytest.mark.parametrize("amount", [2e4, 2e6, 2e8])
-def test_intraovarian_msc_decay_matches_closed_form(human, uncoupled, amount):
+def test_intraovarian_msc_decay_matches_closed_form(human, uncoupled, amount, tight):
     """dM/dt = -k M (1 + M/K): M(t) = K M0 e^(-kt) / (K + M0 (1 - e^(-kt))); near-exponential for M0 << K."""
     # a chemotherapy dose at the same time must not change the kinetics once coupling is off
     regimen = po.Regimen([po.Dose(0, "msc", amount, "cells", "intraovarian"), po.Dose(0, "cyclophosphamide", 40, "mg/kg")])
-    tr = po.simulate(human, regimen, times=TIMES, params=uncoupled, **TIGHT)
+    tr = po.simulate(human, regimen, times=TIMES, params=uncoupled, **tight)
     k = LN2 / _days(human, "t_half_M_ov")
     cap = human.parameter_set["M_capacity"].value
     decay = np.exp(-k * TIMES)
@@ -41,16 +50,16 @@ def test_intraovarian_msc_decay_matches_closed_form(human, uncoupled, amount):
         np.testing.assert_allclose(tr["M_ov"], amount * decay, rtol=2 * amount / cap)
 
 
-def test_intravenous_msc_chain_matches_closed_form(human, uncoupled):
+def test_intravenous_msc_chain_matches_closed_form(human, uncoupled, tight):
     amount = 1e6
     regimen = po.Regimen([po.Dose(0, "msc", amount, "cells", "intravenous"), po.Dose(0, "busulfan", 10, "mg/kg")])
-    tr = po.simulate(human, regimen, times=TIMES, params=uncoupled, **TIGHT)
+    tr = po.simulate(human, regimen, times=TIMES, params=uncoupled, **tight)
     a = LN2 / _days(human, "t_half_M_circ")
     b = LN2 / _days(human, "t_half_M_lung")
     c = LN2 / _days(human, "t_half_M_ov")
     # crowding off as far as bounds allow: homed cells (< 2e3) / capacity (1e9) < 2e-6
     uncoupled = uncoupled.with_values(M_capacity=uncoupled["M_capacity"].upper)
-    tr = po.simulate(human, regimen, times=TIMES, params=uncoupled, **TIGHT)
+    tr = po.simulate(human, regimen, times=TIMES, params=uncoupled, **tight)
     f_lung, f_home = uncoupled["f_lung"].value, uncoupled["f_home"].value
     np.testing.assert_allclose(tr["M_iv"], amount * np.exp(-a * TIMES), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(tr["M_lung"], f_lung * _bateman(amount, a, b, TIMES), rtol=1e-6, atol=1e-6)
@@ -67,9 +76,9 @@ def test_damage_raises_homing_when_coupled(human):
 
 
 @pytest.mark.parametrize("route", ["intravenous", "depot", "intraovarian"])
-def test_exosome_kinetics_match_closed_form(human, route):
+def test_exosome_kinetics_match_closed_form(human, route, tight):
     amount = 100.0
-    tr = po.simulate(human, [po.Dose(0, "exosome", amount, "ug", route)], times=TIMES, **TIGHT)
+    tr = po.simulate(human, [po.Dose(0, "exosome", amount, "ug", route)], times=TIMES, **tight)
     k_pl = LN2 / _days(human, "t_half_X_pl")
     k_ov = LN2 / _days(human, "t_half_X_ov")
     k_dep = LN2 / _days(human, "t_half_X_dep")
@@ -85,7 +94,7 @@ def test_exosome_kinetics_match_closed_form(human, route):
     np.testing.assert_allclose(tr["X_ov"], expected, rtol=1e-6, atol=1e-9)
 
 
-def test_chemotherapy_elimination_and_primordial_kill(human):
+def test_chemotherapy_elimination_and_primordial_kill(human, tight):
     """Insult and follicles alone, burn-out off: the kill leaves exp(-kappa * eliminated dose)."""
     model = compose(["insult", "follicles"], units=human.parameter_set.info["units"])
     params = human.parameter_set.with_values(b_act_D=0.0)
@@ -93,8 +102,8 @@ def test_chemotherapy_elimination_and_primordial_kill(human):
     dose = 30.0
     y0 = {"F_prim": 1e4}
     times = np.array([0.0, 0.05, 0.2, 0.5, 1.0, 3.0])
-    treated = po.simulate(model, [po.Dose(0, "cyclophosphamide", dose, "mg/kg")], times=times, initial=y0, **TIGHT)
-    control = po.simulate(model, None, times=times, initial=y0, **TIGHT)
+    treated = po.simulate(model, [po.Dose(0, "cyclophosphamide", dose, "mg/kg")], times=times, initial=y0, **tight)
+    control = po.simulate(model, None, times=times, initial=y0, **tight)
     k = LN2 / _days(human, "t_half_cyclophosphamide")
     kappa = params["kill_cyclophosphamide"].value
     np.testing.assert_allclose(treated["A_cyclophosphamide"], dose * np.exp(-k * times), rtol=1e-6)

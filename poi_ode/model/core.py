@@ -283,6 +283,8 @@ class Model:
         self._check_doses()
         self.parameter_set = None
         self._compiled = None
+        #: what a parameter set is checked and converted against (names, units, domains)
+        self.parameter_signature = tuple((p.name, p.unit, tuple(p.domain)) for p in self.parameters)
 
     # -- parameters and compiled form ---------------------------------------------------------
     def attach(self, parameters) -> "Model":

@@ -157,6 +157,7 @@ class ParameterSet:
     description: str
     parameters: Mapping[str, Parameter]
     info: Mapping[str, Any] = field(default_factory=dict)
+    _vectors: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> Parameter:
         try:
@@ -224,9 +225,12 @@ class ParameterSet:
                 )
 
     def vector(self, model: "Model") -> np.ndarray:
-        """Values in the model's parameter order and declared units."""
-        self.check_against(model)
-        return np.array([self.parameters[d.name].in_unit(d.unit) for d in model.parameters])
+        """Values in the model's parameter order and declared units (checked, then cached)."""
+        key = model.parameter_signature
+        if key not in self._vectors:
+            self.check_against(model)
+            self._vectors[key] = np.array([self.parameters[d.name].in_unit(d.unit) for d in model.parameters])
+        return self._vectors[key].copy()
 
     def bounds(self, model: "Model") -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds in the model's parameter order and declared units."""
