@@ -168,11 +168,20 @@ class Regimen:
 
 
 def _evaluate(expr, model: "Model", p: np.ndarray) -> float:
-    """Value of a parameter expression (dose factor) at parameter vector ``p``."""
+    """Value of a parameter expression (dose factor) at parameter vector ``p`` (memoised)."""
     if expr.is_number:
         return float(expr)
-    values = {decl.symbol: value for decl, value in zip(model.parameters, p)}
-    return float(expr.xreplace(values))
+    names = model.parameter_names
+    values = tuple(float(p[names.index(s.name)]) for s in sorted(expr.free_symbols, key=str))
+    key = (expr, values)
+    if key not in _FACTORS:
+        if len(_FACTORS) >= 4096:
+            _FACTORS.clear()
+        _FACTORS[key] = float(expr.xreplace({s: v for s, v in zip(sorted(expr.free_symbols, key=str), values)}))
+    return _FACTORS[key]
+
+
+_FACTORS: dict[tuple, float] = {}
 
 
 def as_regimen(regimen: "Regimen | Sequence[Dose] | Dose | None") -> Regimen:

@@ -11,7 +11,7 @@ from scipy.integrate import ODEintWarning, odeint, solve_ivp
 from scipy.optimize import root
 
 from .dosing import Dose, Regimen, as_regimen
-from .errors import DosingError, ParameterError, SimulationError
+from .errors import DosingError, ParameterError, PoiOdeError, SimulationError
 from .parameters import ParameterSet
 from .units import conversion_factor
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .model.core import Model
 
-__all__ = ["simulate", "steady_state", "initial_state", "Trajectory", "reserve_at_age", "resolve_parameters"]
+__all__ = ["simulate", "simulate_batch", "steady_state", "initial_state", "Trajectory", "reserve_at_age", "resolve_parameters"]
 
 METHODS = ("auto", "rodas", "LSODA", "BDF", "Radau")
 
@@ -127,7 +127,8 @@ def steady_state(
         throughput = np.abs(c.incidence) @ c.flows(0.0, x, p)
         return np.abs(c.rhs(0.0, x, p)[idx]) / (throughput[idx] + 1e-5)
 
-    for _attempt in range(3):  # relax, polish with Newton; relax longer if that fails
+    best = _warm_newton(_reference_state(model, pset, y_fixed), idx, residual, residual_jac, imbalance)
+    for _attempt in range(0 if best is not None else 3):  # relax, polish with Newton; relax longer if that fails
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ODEintWarning)
             y = odeint(relax, y, [0.0, horizon], Dfun=relax_jac, tfirst=True, rtol=1e-6, atol=1e-12, mxstep=50000)[-1]
@@ -138,14 +139,14 @@ def steady_state(
         rel = imbalance(best)
         if not rel.size or rel.max() <= 1e-7:
             break
+    rel = imbalance(best)
     if rel.size and (rel.max() > 1e-7 or np.any(best < -1e-9 * np.maximum(np.abs(best), 1.0))):
         worst = model.states[idx[int(np.argmax(rel))]].name
         raise SimulationError(
             f"no steady state found for model {model.name!r}: {sol.message.strip()} "
             f"(worst state {worst!r}, net rate {rel.max():.2g} of its throughput)"
         )
-    sol.x = best
-    z = np.maximum(sol.x, 0.0)
+    z = np.maximum(best, 0.0)
     z[z < 1e-18 * max(1.0, float(np.abs(y).max()))] = 0.0  # round-off of states that are 0 at rest
     y[idx] = z
     if len(_STEADY_CACHE) >= 256:
@@ -155,6 +156,33 @@ def steady_state(
 
 
 _STEADY_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def _reference_state(model: "Model", pset: ParameterSet, y_fixed) -> np.ndarray | None:
+    """The steady state under the model's own parameter set (same held values), as a start for
+    Newton on other sets; None for the model's own set or when there is none. A fixed start
+    keeps the result independent of the order of earlier solves (serial and parallel runs agree)."""
+    base = model.parameter_set
+    if base is None or base is pset or np.array_equal(base.vector(model), pset.vector(model)):
+        return None
+    try:
+        return steady_state(model, base, y_fixed)
+    except SimulationError:
+        return None
+
+
+def _warm_newton(start, idx, residual, residual_jac, imbalance) -> np.ndarray | None:
+    """Newton from a nearby steady state (parameter draws lie close to the reference): the
+    solution if it balances every state to 1e-7 of its throughput and is non-negative, else
+    None (the caller relaxes from scratch)."""
+    if start is None:
+        return None
+    sol = root(residual, start[idx], jac=residual_jac, method="hybr", options={"xtol": 1e-12, "maxfev": 200})
+    z = sol.x
+    if not np.all(np.isfinite(z)) or np.any(z < -1e-9 * np.maximum(np.abs(z), 1.0)):
+        return None
+    rel = imbalance(z)
+    return z if not rel.size or rel.max() <= 1e-7 else None
 
 
 def _slowest_time_scale(model: "Model", pset: ParameterSet) -> float:
@@ -256,10 +284,10 @@ class Trajectory:
 
     def at(self, time: float, name: str) -> float:
         """Value of ``name`` at an output time (exact match required)."""
-        hits = np.flatnonzero(np.isclose(self.time, time, rtol=0, atol=1e-9))
-        if not hits.size:
+        i = int(np.searchsorted(self.time, time + 1e-9, side="right")) - 1
+        if i < 0 or abs(self.time[i] - time) > 1e-9:
             raise KeyError(f"day {time} is not an output time of this trajectory")
-        return float(self[name][hits[-1]])
+        return float(self[name][i])
 
     def to_frame(self, variables: Sequence[str] | None = None) -> "pd.DataFrame":
         """Tidy table: time, variable, value, unit (one row per time and variable)."""
@@ -402,6 +430,107 @@ def simulate(
         parameters=pset,
         stats=stats,
     )
+
+
+def simulate_batch(
+    model: "Model",
+    regimens: "Sequence[Regimen | Sequence[Dose] | Dose | None]",
+    times: Sequence[float],
+    params: "ParameterSet | Mapping[str, Any] | None | Sequence[ParameterSet | Mapping[str, Any] | None]" = None,
+    initial: "str | Sequence[float] | Mapping[str, float] | np.ndarray" = "healthy",
+    age: float | None = None,
+    threads: int | None = None,
+    rtol: float = 1e-6,
+    atol: float | Sequence[float] = 1e-9,
+    max_steps: int = 100_000,
+) -> "list[Trajectory | PoiOdeError]":
+    """Many simulations in one call of the compiled engine (several threads where OpenMP is there).
+
+    Parameters
+    ----------
+    regimens : sequence
+        One regimen per simulation.
+    params : parameter set or mapping, or a sequence of them (one per simulation)
+        The initial state is computed once per distinct set.
+    threads : int, optional
+        Threads of the compiled engine (default: every core).
+    times, initial, age, rtol, atol, max_steps
+        As for :func:`simulate`.
+
+    Returns
+    -------
+    list
+        Per simulation, its :class:`Trajectory`, or the :class:`~poi_ode.errors.PoiOdeError`
+        that made it fail (a bad dose, no initial state, a solver failure after the LSODA
+        retry). Without a C compiler every simulation runs through :func:`simulate`.
+    """
+    import os
+
+    grid = _output_times(None, times)
+    n = len(regimens)
+    sets = list(params) if isinstance(params, (list, tuple)) else [params] * n
+    if len(sets) != n:
+        raise ParameterError(f"{len(sets)} parameter sets for {n} regimens")
+    native = _native(model, "auto")
+    results: list = [None] * n
+    if native is None:
+        for k, (regimen, pset) in enumerate(zip(regimens, sets)):
+            try:
+                results[k] = simulate(model, regimen, times=grid, params=pset, initial=initial, age=age, rtol=rtol,
+                                      atol=atol, max_steps=max_steps)
+            except PoiOdeError as exc:
+                results[k] = exc
+        return results
+    c = model.compiled
+    prepared: dict[int, tuple] = {}  # per distinct parameter set: (set, p, q, initial state)
+    rows, Q, Y0, dose_t, jumps = [], [], [], [], []
+    for k, (regimen, raw) in enumerate(zip(regimens, sets)):
+        try:
+            if id(raw) not in prepared:
+                pset = resolve_parameters(model, raw)
+                p = pset.vector(model)
+                prepared[id(raw)] = (pset, p, np.array(c.prepare(p)), initial_state(model, initial, pset, age))
+            pset, p, q, y0 = prepared[id(raw)]
+            doses = as_regimen(regimen)
+            resolved = doses.resolve(model, p)
+            late = [r for r in resolved if r.time > grid[-1] + 1e-12]
+            if late:
+                raise DosingError(f"dose of {late[0].dose.agent!r} at day {late[0].dose.time:g} is after the end "
+                                  f"of the simulation (day {grid[-1]:g})")
+        except PoiOdeError as exc:
+            results[k] = exc
+            continue
+        t_k, j_k = dose_jumps(resolved, len(y0))
+        rows.append((k, doses, id(raw)))
+        Q.append(q)
+        Y0.append(y0)
+        dose_t.append(t_k)
+        jumps.append(j_k)
+    if not rows:
+        return results
+    Y, stats, failed = native.simulate_batch(Q, Y0, dose_t, jumps, grid, rtol, atol, max_steps,
+                                             threads or os.cpu_count() or 1)
+    outputs = np.empty((len(rows), grid.size, len(c.output_names)))
+    groups: dict[int, list[int]] = {}
+    for b, (_, _, key) in enumerate(rows):
+        groups.setdefault(key, []).append(b)
+    for key, members in groups.items():  # one vectorised call per parameter set
+        outputs[members] = c.outputs(grid, Y[members], prepared[key][2])
+    units = model.units()
+    for b, (k, doses, key) in enumerate(rows):
+        pset = prepared[key][0]
+        if failed[b] is not None:  # the LSODA retry, with its own diagnosis
+            try:
+                results[k] = simulate(model, doses, times=grid, params=pset, initial=Y0[b], rtol=rtol, atol=atol,
+                                      max_steps=max_steps, method="LSODA")
+            except PoiOdeError as exc:
+                results[k] = exc
+            continue
+        results[k] = Trajectory(
+            time=grid, states=Y[b], outputs=outputs[b], state_names=model.state_names, output_names=c.output_names,
+            units=units, model_name=model.name, regimen=doses, parameters=pset, stats={**stats[b], "method": "rodas"},
+        )
+    return results
 
 
 def _native(model: "Model", method: str):

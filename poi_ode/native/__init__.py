@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["FAILURES", "NativeModel", "NativeUnavailable", "available", "c_source", "native_model"]
 
 _ENGINE = Path(__file__).with_name("rodas.c")
-_ENGINE_HASH = hashlib.sha256(_ENGINE.read_bytes()).hexdigest()[:12]
+_CFLAGS = ("-O3", "-fno-math-errno", "-fPIC", "-shared")  # no -ffast-math: the engine tests isfinite()
+_ENGINE_HASH = hashlib.sha256(_ENGINE.read_bytes() + repr(_CFLAGS).encode()).hexdigest()[:12]
 _MEMORY: dict[str, "NativeModel"] = {}
 _UNAVAILABLE: dict[str, str] = {}
 FAILURES = {1: "too many steps", 2: "step size underflow", 3: "singular iteration matrix",
@@ -103,7 +104,7 @@ def _sparse_lu(jac_nonzero: list[tuple[int, int]], n: int) -> list[str]:
         later = order[step + 1:]
         d = index[(k, k)]
         lu.append(f"    if (!(fabs(e[{d}]) > 0.0) || !isfinite(e[{d}])) return {step + 1};")
-        lu.append(f"    inv = 1.0 / e[{d}];")
+        lu.append(f"    inv = dinv[{k}] = 1.0 / e[{d}];")
         for i in later:
             if (i, k) in index:
                 lu.append(f"    e[{index[(i, k)]}] *= inv;")
@@ -113,20 +114,20 @@ def _sparse_lu(jac_nonzero: list[tuple[int, int]], n: int) -> list[str]:
     for step in range(n - 1, -1, -1):
         k = order[step]
         terms = "".join(f" - e[{index[(k, j)]}] * b[{j}]" for j in order[step + 1:] if (k, j) in index)
-        bwd.append(f"    b[{k}] = (b[{k}]{terms}) / e[{index[(k, k)]}];")
+        bwd.append(f"    b[{k}] = (b[{k}]{terms}) * dinv[{k}];")
     positions = ", ".join(str(i * n + j) for i, j in entries)
     diagonal = ", ".join(str(index[(i, i)]) for i in range(n))
     return [
         f"#define LU_NNZ {len(entries)}",
         f"static const int LU_POS[LU_NNZ] = {{{positions}}};",
         f"static const int LU_DIAG[N_STATES] = {{{diagonal}}};",
-        "static int model_lu(double *e) {",
+        "static int model_lu(double *e, double *dinv) {",
         "    double inv;",
         *lu,
         "    (void)inv;",
         "    return 0;",
         "}",
-        "static void model_lu_solve(const double *e, double *b) {",
+        "static void model_lu_solve(const double *e, const double *dinv, double *b) {",
         *fwd,
         *bwd,
         "}",
@@ -147,6 +148,7 @@ def c_source(model: "Model") -> str:
         f"#define N_STATES {n}",
         f"#define N_Q {len(s.q_names)}",
         f"#define JAC_NNZ {len(s.jac_nonzero)}",
+        f"#define TIME_DEPENDENT {int(s.time_dependent)}",
     ]
     out += _function("model_rhs", s.rhs, [f"out[{i}]" for i in range(n)], n, s.q_names, printer)
     out += _function("model_jac", s.jac_entries, [f"out[{i * n + j}]" for i, j in s.jac_nonzero], n, s.q_names, printer)
@@ -168,7 +170,7 @@ def _compile(source: str, target: Path) -> None:
         src = Path(tmp) / "model.c"
         src.write_text(source, encoding="utf-8")
         out = Path(tmp) / target.name
-        base = [cc, "-O2", "-fPIC", "-shared", str(src), "-o", str(out), "-lm"]
+        base = [cc, *_CFLAGS, str(src), "-o", str(out), "-lm"]
         errors = []
         for extra in (["-fopenmp"], []):  # OpenMP where the compiler has it
             run = subprocess.run(base[:1] + extra + base[1:], capture_output=True, text=True)
@@ -211,8 +213,8 @@ class NativeModel:
         Y : (n_sim, n_out, n_states); stats : list of dicts; t_fail : list of day or None.
         """
         n = self.n_states
-        Q = np.ascontiguousarray(Q, dtype=float)
-        Y0 = np.ascontiguousarray(Y0, dtype=float)
+        Q = np.ascontiguousarray(np.stack([np.asarray(q, float) for q in Q]))
+        Y0 = np.ascontiguousarray(np.stack([np.asarray(y, float) for y in Y0]))
         n_sim = Q.shape[0]
         if Q.shape != (n_sim, self.n_q) or Y0.shape != (n_sim, n):
             raise ValueError(f"batch shapes Q {Q.shape}, Y0 {Y0.shape} do not match ({n_sim}, {self.n_q}/{n})")
@@ -231,7 +233,7 @@ class NativeModel:
             t_out.ctypes.data, Y.ctypes.data, rtol, atol_v.ctypes.data, max_steps, stats.ctypes.data,
             t_fail.ctypes.data, max(1, int(threads)),
         )
-        stat_dicts = [dict(zip(_STATS, map(int, row))) for row in stats]
+        stat_dicts = [dict(zip(_STATS, row)) for row in stats.tolist()]
         fails = [float(t_fail[b]) if stats[b, 4] != 0 else None for b in range(n_sim)]
         return Y, stat_dicts, fails
 

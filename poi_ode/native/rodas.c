@@ -30,6 +30,12 @@ static const double K51 = 0.7496443313967647e+01, K52 = -0.1024680431464352e+02,
 static const double K61 = 0.8083246795921522e+01, K62 = -0.7981132988064893e+01, K63 = -0.3152159432874371e+02,
                     K64 = 0.1631930543123136e+02, K65 = -0.6058818238834054e+01;
 
+#if TIME_DEPENDENT
+#define FT(d) (h * (d) * w->ft[i])
+#else
+#define FT(d) 0.0
+#endif
+
 enum { ST_NFE, ST_NJE, ST_STEPS, ST_REJECTED, ST_STATUS, ST_SIZE };
 enum { OK = 0, FAIL_STEPS = 1, FAIL_STEPSIZE = 2, FAIL_SINGULAR = 3, FAIL_NONFINITE = 4 };
 
@@ -76,7 +82,7 @@ typedef struct work work_t;
 static void solve(const work_t *w, double *b);
 
 struct work {
-    double J[N * N], E[N * N], e[LU_NNZ];
+    double J[N * N], E[N * N], e[LU_NNZ], dinv[N];
     int dense;
     double f0[N], ft[N], ynew[N], tmp[N], u[6][N];
     int piv[N];
@@ -84,7 +90,7 @@ struct work {
 
 static void solve(const work_t *w, double *b) {
     if (w->dense) lu_solve(w->E, w->piv, b);
-    else model_lu_solve(w->e, b);
+    else model_lu_solve(w->e, w->dinv, b);
 }
 
 static double wrms(const double *e, const double *y, const double *yn, double rtol, const double *atol) {
@@ -100,18 +106,20 @@ static double wrms(const double *e, const double *y, const double *yn, double rt
 /* One RODAS4 step of size h from (t, y); ynew and the error norm on return. */
 static int rodas_step(work_t *w, const double *q, double t, const double *y, double h, double rtol,
                       const double *atol, double *err, long *stats) {
-    double fac = 1.0 / (h * GAMMA);
+    double fac = 1.0 / (h * GAMMA), ih = 1.0 / h;
     model_rhs(t, y, q, w->f0);
     model_jac(t, y, q, w->J);
-    model_dfdt(t, y, q, w->ft);
     stats[ST_NFE] += 1;
     stats[ST_NJE] += 1;
+#if TIME_DEPENDENT
+    model_dfdt(t, y, q, w->ft);
+#endif
     for (int k = 0; k < LU_NNZ; k++) w->e[k] = -w->J[LU_POS[k]];
     for (int i = 0; i < N; i++) w->e[LU_DIAG[i]] += fac;
 #ifdef POI_FORCE_DENSE
     w->dense = 1;  /* tests: the dense fallback on every step */
 #else
-    w->dense = model_lu(w->e) != 0;
+    w->dense = model_lu(w->e, w->dinv) != 0;
 #endif
     if (w->dense) {  /* a zero pivot in the sparse order: dense LU with partial pivoting */
         for (int i = 0; i < N * N; i++) w->E[i] = -w->J[i];
@@ -120,33 +128,33 @@ static int rodas_step(work_t *w, const double *q, double t, const double *y, dou
     }
     double (*u)[N] = w->u;
     /* stage 1 */
-    for (int i = 0; i < N; i++) u[0][i] = w->f0[i] + h * D1 * w->ft[i];
+    for (int i = 0; i < N; i++) u[0][i] = w->f0[i] + FT(D1);
     solve(w, u[0]);
     /* stage 2 */
     for (int i = 0; i < N; i++) w->tmp[i] = y[i] + A21 * u[0][i];
     model_rhs(t + C2 * h, w->tmp, q, u[1]);
-    for (int i = 0; i < N; i++) u[1][i] += K21 / h * u[0][i] + h * D2 * w->ft[i];
+    for (int i = 0; i < N; i++) u[1][i] += K21 * ih * u[0][i] + FT(D2);
     solve(w, u[1]);
     /* stage 3 */
     for (int i = 0; i < N; i++) w->tmp[i] = y[i] + A31 * u[0][i] + A32 * u[1][i];
     model_rhs(t + C3 * h, w->tmp, q, u[2]);
-    for (int i = 0; i < N; i++) u[2][i] += (K31 * u[0][i] + K32 * u[1][i]) / h + h * D3 * w->ft[i];
+    for (int i = 0; i < N; i++) u[2][i] += (K31 * u[0][i] + K32 * u[1][i]) * ih + FT(D3);
     solve(w, u[2]);
     /* stage 4 */
     for (int i = 0; i < N; i++) w->tmp[i] = y[i] + A41 * u[0][i] + A42 * u[1][i] + A43 * u[2][i];
     model_rhs(t + C4 * h, w->tmp, q, u[3]);
-    for (int i = 0; i < N; i++) u[3][i] += (K41 * u[0][i] + K42 * u[1][i] + K43 * u[2][i]) / h + h * D4 * w->ft[i];
+    for (int i = 0; i < N; i++) u[3][i] += (K41 * u[0][i] + K42 * u[1][i] + K43 * u[2][i]) * ih + FT(D4);
     solve(w, u[3]);
     /* stage 5 (c5 = 1) */
     for (int i = 0; i < N; i++) w->tmp[i] = y[i] + A51 * u[0][i] + A52 * u[1][i] + A53 * u[2][i] + A54 * u[3][i];
     model_rhs(t + h, w->tmp, q, u[4]);
-    for (int i = 0; i < N; i++) u[4][i] += (K51 * u[0][i] + K52 * u[1][i] + K53 * u[2][i] + K54 * u[3][i]) / h;
+    for (int i = 0; i < N; i++) u[4][i] += (K51 * u[0][i] + K52 * u[1][i] + K53 * u[2][i] + K54 * u[3][i]) * ih;
     solve(w, u[4]);
     /* embedded solution, then the error stage */
     for (int i = 0; i < N; i++) w->tmp[i] += u[4][i];
     model_rhs(t + h, w->tmp, q, u[5]);
     for (int i = 0; i < N; i++)
-        u[5][i] += (K61 * u[0][i] + K62 * u[1][i] + K63 * u[2][i] + K64 * u[3][i] + K65 * u[4][i]) / h;
+        u[5][i] += (K61 * u[0][i] + K62 * u[1][i] + K63 * u[2][i] + K64 * u[3][i] + K65 * u[4][i]) * ih;
     solve(w, u[5]);
     stats[ST_NFE] += 5;
     int finite = 1;

@@ -48,30 +48,46 @@ def _worker_model(spec: tuple) -> "Model":
 
 
 def _run_chunk(task: dict) -> np.ndarray:
-    """Endpoints [draw, regimen, endpoint] for one chunk of parameter draws (runs in a worker)."""
-    from ..simulate import simulate
+    """Endpoints [draw, regimen, endpoint] for one chunk of parameter draws (runs in a worker).
+
+    The regimens of a draw run as one batch of the compiled engine where it builds (on
+    ``task["threads"]`` threads), else one :func:`~poi_ode.simulate.simulate` at a time;
+    a failed simulation leaves NaN (the caller counts them).
+    """
+    from ..simulate import simulate_batch
 
     model = task["model"] if task.get("model") is not None else _worker_model(task["spec"])
-    base = model.parameter_set.with_values(task["base_values"])
+    base = task.get("parameter_set")  # a full set (its own bounds), else values on the model's set
+    base = base if base is not None else model.parameter_set.with_values(task["base_values"])
     endpoints = [parse_endpoint(e) for e in task["endpoints"]]
-    out = np.full((len(task["draws"]), len(task["regimens"]), len(endpoints)), np.nan)
+    n_reg = len(task["regimens"])
+    out = np.full((len(task["draws"]), n_reg, len(endpoints)), np.nan)
+    sets, index = [], []
     for i, values in enumerate(task["draws"]):
-        pset = base.with_values(values) if values else base
-        for j, regimen in enumerate(task["regimens"]):
-            try:
-                tr = simulate(model, regimen, times=task["times"], params=pset, initial=task["initial"], age=task["age"])
-            except PoiOdeError:
-                continue  # left as NaN and counted by the caller
-            out[i, j] = [e(tr) for e in endpoints]
+        try:
+            sets.append(base.with_values(values) if values else base)
+            index.append(i)
+        except PoiOdeError:
+            continue  # a draw outside the bounds: NaN, counted by the caller
+    runs = simulate_batch(model, list(task["regimens"]) * len(sets), task["times"],
+                          [s for s in sets for _ in range(n_reg)], initial=task["initial"], age=task["age"],
+                          threads=task.get("threads", 1))
+    for b, tr in enumerate(runs):
+        if not isinstance(tr, PoiOdeError):
+            out[index[b // n_reg], b % n_reg] = [e(tr) for e in endpoints]
     return out
 
 
 def _execute(tasks: list[dict], executor: "Executor | str | None", n_sims: int, progress: bool) -> list[np.ndarray]:
     """Run the tasks serially, on the given executor, or on a local process pool."""
     own = None
-    if executor is None:
-        executor = "processes" if n_sims >= 400 and (os.cpu_count() or 1) > 1 else "serial"
+    if executor is None:  # the compiled engine runs batches on threads: no process pool needed
+        native = tasks and tasks[0].get("model") is not None and _native_available(tasks[0]["model"])
+        large = n_sims >= 400 and (os.cpu_count() or 1) > 1
+        executor = "processes" if large and not native else "serial"
     if executor == "serial":
+        for t in tasks:
+            t["threads"] = os.cpu_count() or 1  # the compiled engine's threads
         iterator = tasks
         if progress:
             iterator = _progress(tasks, len(tasks))
@@ -90,6 +106,12 @@ def _execute(tasks: list[dict], executor: "Executor | str | None", n_sims: int, 
     finally:
         if own is not None:
             own.shutdown()
+
+
+def _native_available(model: "Model") -> bool:
+    from ..native import available
+
+    return available(model) is None
 
 
 def _progress(items, total):
