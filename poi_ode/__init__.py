@@ -3,31 +3,31 @@
 The public interface, in the order of the work:
 
 - model: :func:`load_model`, :func:`compose`, :class:`Model`, :class:`Module`, parameter sets;
-- simulation: :class:`Dose`, :class:`Regimen`, :func:`simulate`, :func:`initial_state`;
+- simulation: :class:`Dose`, :class:`Regimen`, :func:`simulate`, :func:`simulate_batch`, :func:`initial_state`;
 - data and fitting: :func:`read_dataset`, :func:`load_dataset`, :func:`read_digitized`, :func:`fit`,
   :class:`FitResult`;
 - prediction: :func:`dose_response`, :func:`compare_regimens`;
-- interfaces: :func:`to_sbml`, :func:`to_petab`, :mod:`poi_ode.sensitivity`.
+- interfaces: :func:`to_sbml`, :func:`to_petab`, :func:`from_petab`, :mod:`poi_ode.sensitivity`.
 """
 from . import sensitivity
 from .data import list_datasets, load_dataset, read_dataset, read_digitized
 from .dosing import Dose, Regimen
 from .errors import DosingError, ModelError, ParameterError, PoiOdeError, SimulationError, UnitError
-from .export.petab import to_petab
+from .export.petab import PetabProblem, from_petab, to_petab
 from .export.sbml import to_sbml
 from .fitting import FitResult, fit
 from .model import compose, load_model
 from .model.core import Model, Module
 from .parameters import ParameterSet, available_species, load_parameter_set
 from .predict import DoseResponse, compare_regimens, dose_response
-from .simulate import Trajectory, initial_state, simulate, steady_state
+from .simulate import Trajectory, initial_state, simulate, simulate_batch, steady_state
 
 __version__ = "0.1.0"
 
 __all__ = [
     "load_model", "compose", "Model", "Module", "ParameterSet", "available_species", "load_parameter_set",
-    "Dose", "Regimen", "simulate", "initial_state", "steady_state", "Trajectory",
+    "Dose", "Regimen", "simulate", "simulate_batch", "initial_state", "steady_state", "Trajectory",
     "read_dataset", "load_dataset", "list_datasets", "read_digitized", "fit", "FitResult",
-    "dose_response", "compare_regimens", "DoseResponse", "to_sbml", "to_petab", "sensitivity",
+    "dose_response", "compare_regimens", "DoseResponse", "to_sbml", "to_petab", "from_petab", "PetabProblem", "sensitivity",
     "PoiOdeError", "ModelError", "ParameterError", "UnitError", "DosingError", "SimulationError",
 ]
