@@ -22,7 +22,7 @@ import numpy as np
 from ..data import Dataset, read_dataset
 from ..errors import ParameterError, PoiOdeError
 from .problem import FitProblem, default_free
-from .result import CHI2_95_1DF, Z95, FitResult, ParameterEstimate, _clean
+from .result import CHI2_95_1DF, Z95, FitResult, ParameterEstimate, _clean, jacobian_information
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -150,8 +150,8 @@ def fit(
         Parameters to profile (True: all); intervals then come from the profile likelihood.
     jacobian : {"fd", "analytic"}
         Jacobian of the residuals for ``least_squares`` and for the covariance: finite
-        differences, or analytic through the forward sensitivity equations (falls back to
-        differences where an observable is a model output).
+        differences, or analytic through the forward sensitivity equations of states and
+        outputs (falls back to differences if the sensitivities cannot be integrated).
     mcmc_steps, mcmc_walkers, mcmc_burn : int
         If ``mcmc_steps`` > 0, sample the posterior with emcee through lmfit (seeded with
         ``seed``; needs the ``mcmc`` extra), starting at the estimate; samples are stored in
@@ -263,19 +263,13 @@ def _assemble(problem: FitProblem, best: dict, runs: list[dict], method: str, wa
     se = np.full(k, np.nan)
     flat = np.zeros(k, bool)
     if np.all(np.isfinite(jac)):
-        _, sv_arr, vt = np.linalg.svd(jac, full_matrices=False)
+        sv_arr, flat, cov_m = jacobian_information(jac)
         sv = sv_arr.tolist()
-        null = sv_arr <= 1e-8 * max(sv_arr.max(initial=0.0), 1e-300)
-        if null.any():  # parameters moving along a flat direction cannot be estimated
-            flat = np.any(np.abs(vt[null]) > 0.1, axis=0)
+        if flat.any():  # parameters moving along a flat direction cannot be estimated
             warn.append("the Fisher information is singular: "
                         + ", ".join(problem.free[j].key for j in np.flatnonzero(flat))
                         + " cannot be identified from these data (flat direction)")
-        keep = np.flatnonzero(~flat)
-        if keep.size:
-            fim = jac[:, keep].T @ jac[:, keep]
-            cov_m = np.full((k, k), np.nan)
-            cov_m[np.ix_(keep, keep)] = np.linalg.pinv(fim)
+        if not flat.all():
             se = np.sqrt(np.clip(np.diag(cov_m), 0, None))
             d = np.where(se > 0, se, np.nan)
             with np.errstate(invalid="ignore"):

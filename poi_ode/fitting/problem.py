@@ -369,14 +369,12 @@ class FitProblem:
         """Analytic Jacobian of :meth:`residuals` from forward sensitivities (None: use differences).
 
         Differentiates the simulated observables through the sensitivity equations of the
-        symbolic model (:mod:`poi_ode.sensitivity`), then the error model, the censoring terms
-        and the priors analytically. Observables that are model outputs rather than states,
-        or a failed simulation, return None so the caller falls back to finite differences.
+        symbolic model (:mod:`poi_ode.sensitivity`; states and outputs), then the error model,
+        the censoring terms and the priors analytically. A failed integration returns None so
+        the caller falls back to finite differences.
         """
         from ..sensitivity import forward
 
-        if any(v not in self.model.index for arm in self.arms for v in arm.variables):
-            return None
         psets = self.parameter_sets(theta)
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         n_obs = len(self.observed)
@@ -397,14 +395,15 @@ class FitProblem:
             except PoiOdeError:
                 return None
             for k, (row, var) in enumerate(zip(arm.rows, arm.variables)):
-                i, s = arm.time_index[k], self.model.index[var]
+                i = arm.time_index[k]
                 scale = scales[arm.scale_keys[k]] if arm.scale_keys[k] else 1.0
-                mu[row] = sens.states[i, s] * arm.factors[k] * scale
+                mu[row] = sens.value(var)[i] * arm.factors[k] * scale
+                d_var = sens.of(var)[i]
                 for c, j in enumerate(cols):
                     f = self.free[j]
                     p_declared = sens.values[c]
                     dp = p_declared * ln10 if f.scale == "log" else p_declared / pset[f.name].value
-                    dmu[row, j] = sens.S[i, s, c] * dp * arm.factors[k] * scale
+                    dmu[row, j] = d_var[c] * dp * arm.factors[k] * scale
                 if arm.scale_keys[k]:
                     j = next(j for j, f in enumerate(self.free) if f.key == arm.scale_keys[k])
                     dmu[row, j] = mu[row] * ln10

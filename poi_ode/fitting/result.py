@@ -20,6 +20,35 @@ __all__ = ["FitResult", "ParameterEstimate"]
 
 Z95 = 1.959963984540054
 CHI2_95_1DF = 3.841458820694124
+FLAT_RTOL = 1e-8
+"""A singular value of the residual Jacobian below this fraction of the largest one is a flat direction."""
+
+
+def jacobian_information(jac: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Singular values, flat parameters and covariance from a residual Jacobian (internal scale).
+
+    A parameter is flat if it loads (|component| > 0.1) on a right singular vector whose
+    singular value is below ``FLAT_RTOL`` of the largest, or on a direction the rows do not
+    reach at all (fewer rows than parameters). The covariance is the pseudo-inverse of the
+    Fisher information ``J^T J`` of the other parameters; rows and columns of flat ones are NaN.
+
+    Returns
+    -------
+    singular_values : ndarray (min(n_rows, k),)
+    flat : ndarray of bool (k,)
+    covariance : ndarray (k, k)
+    """
+    k = jac.shape[1]
+    _, sv, vt = np.linalg.svd(jac, full_matrices=jac.shape[0] < k)  # all k directions
+    padded = np.zeros(k)
+    padded[: sv.size] = sv
+    null = padded <= FLAT_RTOL * max(sv.max(initial=0.0), 1e-300)
+    flat = np.any(np.abs(vt[null]) > 0.1, axis=0) if null.any() else np.zeros(k, bool)
+    keep = np.flatnonzero(~flat)
+    cov = np.full((k, k), np.nan)
+    if keep.size:
+        cov[np.ix_(keep, keep)] = np.linalg.pinv(jac[:, keep].T @ jac[:, keep])
+    return sv, flat, cov
 
 
 @dataclass

@@ -1,8 +1,29 @@
 """Sensitivity analysis of the model.
 
-- :mod:`.local`: forward sensitivity equations derived from the symbolic model
-  (:func:`forward`, :class:`Sensitivities`).
+- :mod:`.local`: forward sensitivity equations derived from the symbolic model, for states
+  and outputs (:func:`forward`, :class:`Sensitivities`); normalised sensitivity of any endpoint
+  to every parameter (:func:`endpoint_sensitivity`); the Fisher information of a fit problem
+  (:func:`fisher_information`, :class:`FisherInformation`).
+- :mod:`.gsa`: global sensitivity of endpoints over the parameter bounds, Morris screening
+  and Sobol' indices (:func:`morris`, :func:`sobol`, :class:`GlobalSensitivity`; needs the
+  ``gsa`` extra, SALib, imported only when called).
 """
-from .local import Sensitivities, forward
+from .gsa import GlobalSensitivity, morris, sobol
+from .local import (
+    FisherInformation,
+    Sensitivities,
+    endpoint_sensitivity,
+    fisher_information,
+    forward,
+)
 
-__all__ = ["forward", "Sensitivities"]
+__all__ = [
+    "FisherInformation",
+    "GlobalSensitivity",
+    "Sensitivities",
+    "endpoint_sensitivity",
+    "fisher_information",
+    "forward",
+    "morris",
+    "sobol",
+]
