@@ -84,10 +84,11 @@ def steady_state(
     """
     pset = resolve_parameters(model, params)
     c = model.compiled
-    p = c.prepare(pset.vector(model))
-    key = (c.key, p, tuple(sorted((y_fixed or {}).items())))
+    vector = pset.vector(model)
+    key = (c.key, vector.tobytes(), tuple(sorted((y_fixed or {}).items())))
     if key in _STEADY_CACHE:
         return _STEADY_CACHE[key].copy()
+    p = c.prepare(vector)
     frozen, sinks = _frozen_and_sinks(model)
     free = ~(frozen | sinks)
     y = np.zeros(len(model.states))
@@ -221,7 +222,7 @@ def initial_state(
         fixed = {}
         state = reserve.get("state")
         if state in model.index:
-            count = reserve_at_age(pset, float(age))
+            count = pset.memo(("reserve", float(age)), lambda: reserve_at_age(pset, float(age)))
             if initial == "poi":
                 poi = pset.info.get("poi", {})
                 if "reserve_fraction" not in poi:
@@ -404,7 +405,7 @@ def simulate(
     native = _native(model, method)
     if native is not None:
         dose_t, jumps = dose_jumps(resolved, len(model.states))
-        out, stats, failed = native.simulate(q, y, dose_t, jumps, grid, rtol, atol, max_steps)
+        out, outputs, stats, failed = native.simulate(q, y, dose_t, jumps, grid, rtol, atol, max_steps)
         stats["method"] = "rodas"
         if failed is not None:
             from .native import FAILURES
@@ -417,7 +418,7 @@ def simulate(
         out = integrate_across_doses(
             y, grid, resolved, lambda z, seg: _integrate(c, z, seg, q, method, rtol, atol, max_steps, model, stats)
         )
-    outputs = c.outputs(grid, out, q)
+        outputs = c.outputs(grid, out, q)
     return Trajectory(
         time=grid,
         states=out,
@@ -508,14 +509,8 @@ def simulate_batch(
         jumps.append(j_k)
     if not rows:
         return results
-    Y, stats, failed = native.simulate_batch(Q, Y0, dose_t, jumps, grid, rtol, atol, max_steps,
-                                             threads or os.cpu_count() or 1)
-    outputs = np.empty((len(rows), grid.size, len(c.output_names)))
-    groups: dict[int, list[int]] = {}
-    for b, (_, _, key) in enumerate(rows):
-        groups.setdefault(key, []).append(b)
-    for key, members in groups.items():  # one vectorised call per parameter set
-        outputs[members] = c.outputs(grid, Y[members], prepared[key][2])
+    Y, outputs, stats, failed = native.simulate_batch(Q, Y0, dose_t, jumps, grid, rtol, atol, max_steps,
+                                                      threads or os.cpu_count() or 1)
     units = model.units()
     for b, (k, doses, key) in enumerate(rows):
         pset = prepared[key][0]

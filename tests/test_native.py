@@ -61,8 +61,8 @@ def test_dense_fallback_agrees_with_sparse_lu(human):
     dose_t, jumps = dose_jumps(regimen.resolve(human, p), len(y0))
     sparse = native.native_model(human)
     dense = native.native_model(human, defines=("POI_FORCE_DENSE",))
-    a, stats_a, fail_a = sparse.simulate(q, y0, dose_t, jumps, TIMES, 1e-8, 1e-11, 100_000)
-    b, stats_b, fail_b = dense.simulate(q, y0, dose_t, jumps, TIMES, 1e-8, 1e-11, 100_000)
+    a, _, stats_a, fail_a = sparse.simulate(q, y0, dose_t, jumps, TIMES, 1e-8, 1e-11, 100_000)
+    b, _, stats_b, fail_b = dense.simulate(q, y0, dose_t, jumps, TIMES, 1e-8, 1e-11, 100_000)
     assert fail_a is None and fail_b is None
     assert _close(a, b) < 1e-6  # round-off differences change the step sequence: agreement to the tolerance
 
@@ -81,12 +81,14 @@ def test_batch_equals_single_runs_and_is_thread_independent(mouse):
         t, j = dose_jumps(po.Regimen(regimen).resolve(mouse, p), len(mouse.states))
         times_.append(t)
         jumps_.append(j)
-    one, _, fails1 = engine.simulate_batch(Q, Y0, times_, jumps_, TIMES, 1e-7, 1e-10, 100_000, threads=1)
-    two, _, fails2 = engine.simulate_batch(Q, Y0, times_, jumps_, TIMES, 1e-7, 1e-10, 100_000, threads=2)
+    one, outputs, _, fails1 = engine.simulate_batch(Q, Y0, times_, jumps_, TIMES, 1e-7, 1e-10, 100_000, threads=1)
+    two, _, _, fails2 = engine.simulate_batch(Q, Y0, times_, jumps_, TIMES, 1e-7, 1e-10, 100_000, threads=2)
     assert fails1 == [None] * 6 and fails2 == [None] * 6
     np.testing.assert_array_equal(one, two)
+    for b in range(6):  # outputs printed in C against the generated Python (vectorised numpy) ones
+        np.testing.assert_allclose(outputs[b], mouse.compiled.outputs(TIMES, one[b], tuple(Q[b])), rtol=1e-12, atol=1e-300)
     for b in range(6):
-        single, _, _ = engine.simulate(Q[b], Y0[b], times_[b], jumps_[b], TIMES, 1e-7, 1e-10, 100_000)
+        single, _, _, _ = engine.simulate(Q[b], Y0[b], times_[b], jumps_[b], TIMES, 1e-7, 1e-10, 100_000)
         np.testing.assert_array_equal(single, one[b])
 
 
@@ -94,7 +96,7 @@ def test_failure_is_retried_by_lsoda_and_reported(human, monkeypatch):
     engine = native.native_model(human)
 
     def failing(self, q, y0, dose_t, jumps, times, rtol, atol, max_steps):
-        return np.full((len(times), len(y0)), np.nan), {"status": 1}, 12.5
+        return np.full((len(times), len(y0)), np.nan), None, {"status": 1}, 12.5
 
     monkeypatch.setattr(type(engine), "simulate", failing)
     tr = po.simulate(human, scenario(human, "msc"), times=TIMES)

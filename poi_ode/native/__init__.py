@@ -153,6 +153,8 @@ def c_source(model: "Model") -> str:
     out += _function("model_rhs", s.rhs, [f"out[{i}]" for i in range(n)], n, s.q_names, printer)
     out += _function("model_jac", s.jac_entries, [f"out[{i * n + j}]" for i, j in s.jac_nonzero], n, s.q_names, printer)
     out += _function("model_dfdt", dfdt, [f"out[{i}]" for i in range(n)], n, s.q_names, printer)
+    out += [f"#define N_OUT {len(s.outputs)}"]
+    out += _function("model_outputs", s.outputs, [f"out[{i}]" for i in range(len(s.outputs))], n, s.q_names, printer)
     out += _sparse_lu(s.jac_nonzero, n)
     return "\n".join(out) + "\n" + _ENGINE.read_text(encoding="utf-8")
 
@@ -189,14 +191,15 @@ class NativeModel:
 
     n_states: int
     n_q: int
+    n_outputs: int
     library: ctypes.CDLL
     path: Path
     openmp: bool
 
     def simulate(self, q, y0, dose_times, jumps, times, rtol: float, atol, max_steps: int):
-        """Integrate one simulation; return (states at ``times``, stats dict, failure day or None)."""
-        Y, stats, t_fail = self.simulate_batch([q], [y0], [dose_times], [jumps], times, rtol, atol, max_steps, 1)
-        return Y[0], stats[0], t_fail[0]
+        """Integrate one simulation; return (states and outputs at ``times``, stats dict, failure day or None)."""
+        Y, O, stats, t_fail = self.simulate_batch([q], [y0], [dose_times], [jumps], times, rtol, atol, max_steps, 1)
+        return Y[0], O[0], stats[0], t_fail[0]
 
     def simulate_batch(self, Q, Y0, dose_times, jumps, times, rtol: float, atol, max_steps: int, threads: int = 1):
         """Integrate many simulations with shared output ``times``.
@@ -210,7 +213,8 @@ class NativeModel:
 
         Returns
         -------
-        Y : (n_sim, n_out, n_states); stats : list of dicts; t_fail : list of day or None.
+        Y : (n_sim, n_out, n_states); O : (n_sim, n_out, n_outputs) model outputs (NaN where
+        the simulation failed); stats : list of dicts; t_fail : list of day or None.
         """
         n = self.n_states
         Q = np.ascontiguousarray(np.stack([np.asarray(q, float) for q in Q]))
@@ -226,16 +230,17 @@ class NativeModel:
         t_out = np.ascontiguousarray(times, dtype=float)
         atol_v = np.ascontiguousarray(np.broadcast_to(np.asarray(atol, float), (n,)))
         Y = np.empty((n_sim, t_out.size, n))
+        O = np.full((n_sim, t_out.size, self.n_outputs), np.nan)
         stats = np.zeros((n_sim, len(_STATS)), dtype=np.int64)
         t_fail = np.full(n_sim, np.nan)
         self.library.poi_simulate_batch(
             n_sim, Q.ctypes.data, Y0.ctypes.data, start.ctypes.data, dt.ctypes.data, jm.ctypes.data, t_out.size,
-            t_out.ctypes.data, Y.ctypes.data, rtol, atol_v.ctypes.data, max_steps, stats.ctypes.data,
+            t_out.ctypes.data, Y.ctypes.data, O.ctypes.data, rtol, atol_v.ctypes.data, max_steps, stats.ctypes.data,
             t_fail.ctypes.data, max(1, int(threads)),
         )
         stat_dicts = [dict(zip(_STATS, row)) for row in stats.tolist()]
         fails = [float(t_fail[b]) if stats[b, 4] != 0 else None for b in range(n_sim)]
-        return Y, stat_dicts, fails
+        return Y, O, stat_dicts, fails
 
 
 def native_model(model: "Model", defines: tuple[str, ...] = ()) -> NativeModel:
@@ -264,12 +269,13 @@ def native_model(model: "Model", defines: tuple[str, ...] = ()) -> NativeModel:
         _UNAVAILABLE[key] = str(exc)
         raise NativeUnavailable(str(exc)) from exc
     vp, i = ctypes.c_void_p, ctypes.c_int
-    library.poi_simulate_batch.argtypes = [i, vp, vp, vp, vp, vp, i, vp, vp, ctypes.c_double, vp, ctypes.c_long, vp, vp, i]
+    library.poi_simulate_batch.argtypes = [i, vp, vp, vp, vp, vp, i, vp, vp, vp, ctypes.c_double, vp, ctypes.c_long, vp,
+                                           vp, i]
     library.poi_simulate_batch.restype = i
     n, nq = library.poi_n_states(), library.poi_n_q()
     if n != len(model.states):
         raise NativeUnavailable(f"compiled library {path.name} does not match the model ({n} states)")
-    native = NativeModel(n, nq, library, path, openmp=library.poi_openmp() == 1)
+    native = NativeModel(n, nq, library.poi_n_outputs(), library, path, openmp=library.poi_openmp() == 1)
     _MEMORY[key] = native
     return native
 

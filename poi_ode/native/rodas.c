@@ -258,9 +258,9 @@ int poi_simulate(const double *q, double *y, int n_dose, const double *dose_t, c
 }
 
 /* A batch of simulations sharing output times; doses of simulation b are rows
- * dose_start[b] .. dose_start[b+1]-1. Runs on n_threads OpenMP threads where compiled with OpenMP. */
+ * dose_start[b] .. dose_start[b+1]-1; O_out receives the model's outputs at the output times. Runs on n_threads OpenMP threads where compiled with OpenMP. */
 int poi_simulate_batch(int n_sim, const double *Q, const double *Y0, const int *dose_start, const double *dose_t,
-                       const double *jumps, int n_out, const double *t_out, double *Y_out, double rtol,
+                       const double *jumps, int n_out, const double *t_out, double *Y_out, double *O_out, double rtol,
                        const double *atol, long max_steps, long *stats, double *t_fail, int n_threads) {
     int failures = 0;
 #ifdef _OPENMP
@@ -274,6 +274,10 @@ int poi_simulate_batch(int n_sim, const double *Q, const double *Y0, const int *
                               Y_out + (size_t)b * n_out * N, rtol, atol, max_steps, stats + (size_t)b * ST_SIZE,
                               t_fail + b);
         failures += rc != OK;
+        if (rc == OK && N_OUT > 0)
+            for (int k = 0; k < n_out; k++)
+                model_outputs(t_out[k], Y_out + ((size_t)b * n_out + k) * N, Q + (size_t)b * N_Q,
+                              O_out + ((size_t)b * n_out + k) * (N_OUT > 0 ? N_OUT : 1));
     }
     (void)n_threads;
     return failures;
@@ -281,6 +285,7 @@ int poi_simulate_batch(int n_sim, const double *Q, const double *Y0, const int *
 
 int poi_n_states(void) { return N_STATES; }
 int poi_n_q(void) { return N_Q; }
+int poi_n_outputs(void) { return N_OUT; }
 #ifdef _OPENMP
 int poi_openmp(void) { return 1; }
 #else

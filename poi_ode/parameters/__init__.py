@@ -22,7 +22,7 @@ import math
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -157,7 +157,7 @@ class ParameterSet:
     description: str
     parameters: Mapping[str, Parameter]
     info: Mapping[str, Any] = field(default_factory=dict)
-    _vectors: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> Parameter:
         try:
@@ -224,13 +224,19 @@ class ParameterSet:
                     f"its domain [{lo:g}, {hi:g}] {decl.unit}"
                 )
 
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, evaluated once per set and ``key`` (sets are immutable)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     def vector(self, model: "Model") -> np.ndarray:
         """Values in the model's parameter order and declared units (checked, then cached)."""
-        key = model.parameter_signature
-        if key not in self._vectors:
+        def compute() -> np.ndarray:
             self.check_against(model)
-            self._vectors[key] = np.array([self.parameters[d.name].in_unit(d.unit) for d in model.parameters])
-        return self._vectors[key].copy()
+            return np.array([self.parameters[d.name].in_unit(d.unit) for d in model.parameters])
+
+        return self.memo(model.parameter_signature, compute).copy()
 
     def bounds(self, model: "Model") -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds in the model's parameter order and declared units."""
