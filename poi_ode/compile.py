@@ -143,7 +143,20 @@ class SymbolicPieces:
 
 
 def symbolic_pieces(model: "Model") -> SymbolicPieces:
-    """Right-hand side, sparse Jacobian, df/dp, flows and outputs, renamed and hoisted."""
+    """Right-hand side, sparse Jacobian, df/dp, flows and outputs, renamed and hoisted.
+
+    Derived once per symbolic model and process (the Python and C generators share it).
+    """
+    key = _key(model)
+    if key not in _PIECES:
+        _PIECES[key] = _derive_pieces(model)
+    return _PIECES[key]
+
+
+_PIECES: dict[str, SymbolicPieces] = {}
+
+
+def _derive_pieces(model: "Model") -> SymbolicPieces:
     n = len(model.states)
     y_sym = [s.symbol for s in model.states]
     p_sym = [p.symbol for p in model.parameters]
