@@ -2,16 +2,17 @@
 
 Subcommands: ``run`` (the main job; until prediction lands, a demonstration simulation),
 ``simulate`` (one regimen, CSV and PNG out), ``fit`` (a dataset CSV or a fit config),
-``gallery`` (the fit gallery page), ``datasets`` (list or show bundled data) and
-``equations`` (the generated equation page).
+``gallery`` (the fit gallery page), ``datasets`` (list or show bundled data),
+``equations`` (the generated equation page) and ``gsa`` (Morris or Sobol' global sensitivity
+of endpoints; CSV, PNG and a Markdown summary out).
 Bad arguments or files end with exit code 2 and one line on stderr.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .errors import PoiOdeError
 
@@ -84,6 +85,35 @@ def _parser() -> argparse.ArgumentParser:
     dr.add_argument("--quiet", action="store_true", help="no progress bar")
     dr.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
 
+    gsa = sub.add_parser("gsa", help="global sensitivity (Morris or Sobol') of endpoints over the parameter bounds")
+    gsa.add_argument("--method", choices=["morris", "sobol"], default="morris", help="(default: morris)")
+    gsa.add_argument("--species", default="human", help="parameter set: human or mouse (ignored with --fit)")
+    gsa.add_argument("--fit", type=Path, default=None, help="a fit.json whose fitted values to use")
+    gsa.add_argument("--endpoints", default="AMH@90,FSH@90", help="comma-separated endpoints (default: AMH@90,FSH@90)")
+    gsa.add_argument("--agent", default=None, help="treatment agent (msc, exosome...), with --dose")
+    gsa.add_argument("--dose", type=_positive, default=None, help="amount per administration (in --unit)")
+    gsa.add_argument("--unit", default=None, help="dose unit (default: the agent's)")
+    gsa.add_argument("--route", default=None)
+    gsa.add_argument("--schedule", default="0", help="comma-separated administration days (default: 0)")
+    gsa.add_argument("--background", default="", help="common doses (an insult), DAY:AGENT:AMOUNT:UNIT[:ROUTE];...")
+    gsa.add_argument("--parameters", default=None,
+                     help="comma-separated parameters to vary (default: all with finite bounds, except definitions)")
+    gsa.add_argument("--bounds", action="append", default=[], metavar="NAME=LOW:HIGH",
+                     help="bounds replacing the set's, in its unit (repeatable)")
+    gsa.add_argument("--initial", choices=["healthy", "poi"], default="healthy")
+    gsa.add_argument("--age", type=_positive, default=None, help="age in years (default: the set's reference age)")
+    gsa.add_argument("--trajectories", type=int, default=None, help="Morris trajectories (default: 10)")
+    gsa.add_argument("--levels", type=int, default=None, help="Morris grid levels, even (default: 4)")
+    gsa.add_argument("--n-base", type=int, default=None, help="Sobol' base sample size, a power of 2 (default: 512)")
+    gsa.add_argument("--second-order", action="store_true", help="Sobol': also the pairwise indices S2")
+    gsa.add_argument("--on-failure", choices=["raise", "impute"], default="raise",
+                     help="failed simulations: stop (default) or impute the endpoint median")
+    gsa.add_argument("--seed", type=int, default=0, help="fixes the sample and the bootstrap (default: 0)")
+    gsa.add_argument("--top", type=int, default=10, help="parameters shown per endpoint (default: 10)")
+    gsa.add_argument("--serial", action="store_true", help="no process pool")
+    gsa.add_argument("--quiet", action="store_true", help="no progress bar")
+    gsa.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
+
     sim = sub.add_parser("simulate", help="simulate one regimen and write CSV and PNG")
     sim.add_argument("--species", default="human", help="parameter set: human or mouse (default: human)")
     sim.add_argument("--dose", type=_dose, action="append", default=[], metavar="DAY:AGENT:AMOUNT:UNIT[:ROUTE]",
@@ -140,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             written = run_demo(args.out)
         elif args.command == "dose-response":
             written = _dose_response(args)
+        elif args.command == "gsa":
+            written = _gsa(args, argv)
         elif args.command == "simulate":
             written = _simulate(args)
         elif args.command == "fit":
@@ -238,10 +270,7 @@ def _dose_response(args) -> list[Path]:
 
     if args.draws < 0:
         raise PoiOdeError(f"--draws must be >= 0, got {args.draws}")
-    try:
-        schedule = [float(t) for t in args.schedule.split(",") if t.strip()]
-    except ValueError:
-        raise PoiOdeError(f"--schedule {args.schedule!r}: give comma-separated days") from None
+    schedule = _schedule(args.schedule)
     source = [FitResult.from_json(p) for p in args.fit] if args.fit else load_model(args.species)
     dr = dose_response(source, args.agent, _doses_arg(args.doses), args.route, _split(args.endpoints) or [],
                        unit=args.unit, schedule=schedule, background=parse_regimen(args.background),
@@ -253,10 +282,129 @@ def _dose_response(args) -> list[Path]:
     dr.emax().to_csv(emax, index=False)
     dr.plot().savefig(fig_path, dpi=110)
     meta = args.out / "dose_response.json"
-    meta.write_text(json.dumps(dict(agent=dr.agent, route=dr.route, unit=dr.unit, doses=dr.doses.tolist(),
-                                    endpoints=dr.endpoints, uncertainty=dr.uncertainty_note, draws=len(dr.draws),
-                                    failed=dr.failed), indent=1), encoding="utf-8")
+    meta.write_text(json.dumps({"agent": dr.agent, "route": dr.route, "unit": dr.unit, "doses": dr.doses.tolist(),
+                                "endpoints": dr.endpoints, "uncertainty": dr.uncertainty_note, "draws": len(dr.draws),
+                                "failed": dr.failed}, indent=1), encoding="utf-8")
     return [table, emax, fig_path, meta]
+
+
+def _schedule(text: str) -> list[float]:
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise PoiOdeError(f"--schedule {text!r}: give comma-separated days") from None
+
+
+def _bounds(items: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """``NAME=LOW:HIGH`` items into ``{name: (low, high)}``."""
+    out = {}
+    for item in items:
+        name, _, pair = item.partition("=")
+        try:
+            low, high = (float(x) for x in pair.split(":"))
+        except ValueError:
+            raise PoiOdeError(f"--bounds {item!r}: give NAME=LOW:HIGH, e.g. s_M=1e-8:1e-5") from None
+        out[name.strip()] = (low, high)
+    return out
+
+
+def _regimen_text(regimen) -> str:
+    return "; ".join(f"{d.time:g}:{d.agent}:{d.amount:g}:{d.unit}" + (f":{d.route}" if d.route else "")
+                     for d in regimen) or "none"
+
+
+def _gsa(args, argv: Sequence[str] | None) -> list[Path]:
+    import shlex
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import load_model
+    from .data import parse_regimen
+    from .fitting import FitResult
+    from .sensitivity import morris, sobol
+
+    morris_only = {"--trajectories": args.trajectories, "--levels": args.levels}
+    sobol_only = {"--n-base": args.n_base, "--second-order": args.second_order or None}
+    wrong = [k for k, v in (sobol_only if args.method == "morris" else morris_only).items() if v is not None]
+    if wrong:
+        raise PoiOdeError(f"{wrong[0]} does not apply to --method {args.method}")
+    if args.top < 1:
+        raise PoiOdeError(f"--top must be >= 1, got {args.top}")
+    endpoints = _split(args.endpoints)
+    if not endpoints:
+        raise PoiOdeError("--endpoints: give at least one endpoint, e.g. FSH@90")
+    source = FitResult.from_json(args.fit) if args.fit else load_model(args.species)
+    common = {"parameters": _split(args.parameters), "agent": args.agent, "dose": args.dose, "route": args.route,
+              "unit": args.unit, "schedule": _schedule(args.schedule), "background": parse_regimen(args.background),
+              "bounds": _bounds(args.bounds) or None, "initial": args.initial, "age": args.age, "seed": args.seed,
+              "executor": "serial" if args.serial else None, "on_failure": args.on_failure,
+              "progress": not args.quiet}
+    if args.method == "morris":
+        sizes = {k: v for k, v in (("trajectories", args.trajectories), ("levels", args.levels)) if v is not None}
+        result = morris(source, endpoints, **sizes, **common)
+    else:
+        sizes = {"n_base": args.n_base} if args.n_base is not None else {}
+        result = sobol(source, endpoints, second_order=args.second_order, **sizes, **common)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = f"gsa_{args.method}"
+    table, fig_path, summary = args.out / f"{stem}.csv", args.out / f"{stem}.png", args.out / f"{stem}.md"
+    result.to_frame().to_csv(table, index=False)
+    fig = result.plot(top=args.top)
+    fig.savefig(fig_path, dpi=110)
+    plt.close(fig)
+    written = [table, fig_path, summary]
+    if len(result.failures):
+        failures = args.out / f"{stem}_failures.csv"
+        result.failures.to_csv(failures, index=False)
+        written.append(failures)
+    command = "poi-ode " + shlex.join(list(argv) if argv is not None else sys.argv[1:])
+    summary.write_text(_gsa_summary(result, args, command, [p.name for p in written]), encoding="utf-8")
+    return written
+
+
+def _gsa_summary(result, args, command: str, files: list[str]) -> str:
+    """The Markdown summary of a global sensitivity run: settings, cost, failures, top parameters."""
+    title = "Morris screening" if result.method == "morris" else "Sobol' indices"
+    source = f"fitted values of {args.fit.name}" if args.fit else f"{args.species} parameter set"
+    if result.method == "morris":
+        sample = (f"{result.settings['trajectories']} trajectories, {result.settings['levels']} levels, "
+                  f"seed {result.seed}")
+    else:
+        sample = (f"N = {result.settings['n_base']}" + (", second order" if result.settings["second_order"] else "")
+                  + f", seed {result.seed}")
+    changed = ", ".join(f"{n} [{lo:g}, {hi:g}]" for n, (lo, hi) in _bounds(args.bounds).items())
+    lines = [
+        f"# {title}: {', '.join(result.endpoints)}", "",
+        f"Command: `{command}`", "",
+        "| setting | value |", "|---|---|",
+        f"| parameters not varied | {source} |",
+        f"| regimen (every evaluation) | {_regimen_text(result.regimen)} |",
+        f"| initial state | {args.initial}, age {f'{args.age:g} years' if args.age else 'of the set'} |",
+        f"| endpoints | {', '.join(f'{e} ({u})' for e, u in zip(result.endpoints, result.endpoint_units))} |",
+        f"| parameters varied | {len(result.parameters)}, uniform over their bounds (log-uniform on log scale)"
+        + (f"; bounds set here: {changed}" if changed else "") + " |",
+        f"| sample | {sample} |",
+        f"| evaluations | {result.n_evaluations} simulations |",
+        f"| failures | {len(result.failures)}" + (f" ({result.note})" if result.note else "") + " |",
+        f"| wall time | {result.elapsed:.1f} s (sampling, simulations, analysis) |",
+        f"| files | {', '.join(files)} |",
+        "",
+    ]
+    wide = result.to_frame(wide=True)
+    cols = ["mu_star", "mu_star_conf", "mu", "sigma"] if result.method == "morris" else ["ST", "ST_conf", "S1", "S1_conf"]
+    for name, unit in zip(result.endpoints, result.endpoint_units):
+        rows = wide[wide["endpoint"] == name].head(args.top)
+        what = f"mu* ({unit} per full range)" if result.method == "morris" else "total index ST"
+        lines += [f"## {name}: top {len(rows)} by {what}", "",
+                  "| rank | parameter | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+        lines += [f"| {k} | {r['parameter']} | " + " | ".join(f"{r[c]:.3g}" for c in cols) + " |"
+                  for k, (_, r) in enumerate(rows.iterrows(), start=1)]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _datasets(name: str | None) -> list[Path]:

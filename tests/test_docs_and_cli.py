@@ -81,16 +81,16 @@ def test_cli_equations_matches_library(tmp_path):
 
 
 def test_console_script_entry_point_runs():
-    result = subprocess.run([sys.executable, "-m", "poi_ode.cli", "--help"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "poi_ode.cli", "--help"], check=False, capture_output=True, text=True)
     assert result.returncode == 0 and "simulate" in result.stdout
 
 
 def test_readme_example_runs_and_prints_three_doses():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
     example = next(b for b in blocks if "three MSC doses" in b)
     assert len(example.strip().splitlines()) <= 12
-    result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", example], check=False, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if "AMH" in line and "FSH" in line]
     assert len(lines) == 3
@@ -145,3 +145,55 @@ def test_bundled_fit_configs_reproduce_their_committed_estimates(tmp_path):
         assert again.status == committed.status
         for p in committed.parameters:
             assert again[p.key].value == pytest.approx(p.value, rel=1e-6), (config.stem, p.key)
+
+
+def test_cli_gsa_morris_writes_table_figure_and_summary(tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "gsa"
+    code = main(["gsa", "--species", "mouse", "--background", "0:cyclophosphamide:120:mg/kg:intraperitoneal",
+                 "--agent", "msc", "--dose", "1e6", "--route", "intraovarian", "--schedule", "14",
+                 "--endpoints", "FSH@90", "--parameters", "s_M,t_half_repair,kill_cyclophosphamide",
+                 "--trajectories", "2", "--seed", "1", "--serial", "--quiet", "--out", str(out)])
+    assert code == 0
+    table = pd.read_csv(out / "gsa_morris.csv")
+    assert set(table["parameter"]) == {"s_M", "t_half_repair", "kill_cyclophosphamide"}
+    assert {"mu_star", "sigma", "mu_star_conf"} <= set(table["index"]) and set(table["endpoint"]) == {"FSH@90"}
+    assert (out / "gsa_morris.png").stat().st_size > 10_000
+    summary = (out / "gsa_morris.md").read_text(encoding="utf-8")
+    for text in ("poi-ode gsa --species mouse", "| evaluations | 8 simulations |", "| failures | 0 |", "wall time",
+                 "14:msc:1e+06:cells:intraovarian", "## FSH@90"):
+        assert text in summary
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--trajectories", "1"], "trajectories must be a whole number >= 2"),
+        (["--n-base", "64"], "--n-base does not apply to --method morris"),
+        (["--method", "sobol", "--trajectories", "4"], "--trajectories does not apply to --method sobol"),
+        (["--bounds", "s_M=1"], "give NAME=LOW:HIGH"),
+        (["--endpoints", "XYZ@90"], "'XYZ' is not a state or output"),
+        (["--agent", "msc"], "give both agent and dose"),
+        (["--method", "anova"], "invalid choice"),
+    ],
+)
+def test_cli_gsa_bad_arguments_exit_2_with_one_line(tmp_path, capsys, argv, message):
+    try:
+        code = main(["gsa", "--species", "mouse", "--endpoints", "FSH@90", "--quiet", *argv, "--out", str(tmp_path)])
+    except SystemExit as exc:  # argparse
+        code = exc.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert message in err[-1]
+    assert not list(tmp_path.glob("gsa_*"))
+
+
+def test_sensitivity_page_shows_the_outputs_of_its_command():
+    page = (ROOT / "docs" / "sensitivity.md").read_text(encoding="utf-8")
+    summary = (ROOT / "docs" / "figures" / "gsa_morris.md").read_text(encoding="utf-8")
+    command = re.search(r"Command: `(.*)`", summary).group(1)
+    assert command in page, "docs/sensitivity.md gives another command than the one that made docs/figures"
+    for name in ("gsa_morris.png", "gsa_morris.csv", "gsa_morris.md"):
+        assert f"figures/{name}" in page
+        assert (ROOT / "docs" / "figures" / name).stat().st_size > 1000

@@ -118,6 +118,16 @@ def test_fit_that_cannot_simulate_returns_a_failed_result(mouse):
     assert "SYNTHETIC" in problem.last_failure
 
 
+def test_compiled_and_scipy_solvers_reach_the_same_optimum(mouse):
+    data = _data(mouse, seed=12)
+    compiled = fit(mouse, data, free=["s_M"], solver="rodas")
+    scipy_run = fit(mouse, data, free=["s_M"], solver="LSODA")
+    assert compiled.chi2 == pytest.approx(scipy_run.chi2, rel=1e-5)
+    assert compiled.values["s_M"] == pytest.approx(scipy_run.values["s_M"], rel=1e-3)  # optimizer tolerance
+    with pytest.raises(po.ParameterError, match="solver"):
+        fit(mouse, data, free=["s_M"], solver="euler")
+
+
 def test_unconverged_fit_reports_status(mouse):
     data = _data(mouse, seed=6)
     result = fit(mouse, data, free=list(TRUTH), max_nfev=2)

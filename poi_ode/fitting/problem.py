@@ -133,6 +133,7 @@ class FitProblem:
     rtol: float = 1e-9  # tight: finite-difference Jacobians of the residuals need smooth simulations
     atol: float = 1e-12
     max_steps: int = 100_000  # solver step budget per segment between doses
+    solver: str = "auto"  # simulate(method=...) of the residuals; forward sensitivities use odeint regardless
     n_evaluations: int = 0
     n_failures: int = 0
     last_failure: str = ""
@@ -318,8 +319,8 @@ class FitProblem:
             sim_times = np.array([0.0, 1e-9])
         else:
             sim_times = times
-        tr = simulate(self.model, arm.regimen, times=sim_times, params=pset, initial=y0, rtol=self.rtol, atol=self.atol,
-                      max_steps=self.max_steps)
+        tr = simulate(self.model, arm.regimen, times=sim_times, params=pset, initial=y0, method=self.solver,
+                      rtol=self.rtol, atol=self.atol, max_steps=self.max_steps)
         out = {}
         for var in set(arm.variables):
             series = tr[var][: len(times)] if times[-1] > 0 else tr[var][:1]
