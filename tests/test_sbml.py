@@ -10,10 +10,12 @@ from poi_ode.export.verify import SCENARIOS, max_relative_error
 roadrunner = pytest.importorskip("roadrunner", reason="libroadrunner (extra 'sbml') is not installed")
 pytest.importorskip("libsbml", reason="python-libsbml (extra 'sbml') is not installed")
 
+@pytest.mark.parametrize("method", ["rodas", "LSODA"])
 @pytest.mark.parametrize("scenario", ["healthy", "insult", "msc", "exosome"])
-def test_roadrunner_agrees_with_simulate(species_model, scenario):
+def test_roadrunner_agrees_with_simulate(species_model, scenario, method):
+    """Both of our engines (compiled RODAS4, scipy LSODA) against libRoadRunner on the export."""
     regimen = SCENARIOS(species_model.species)[scenario]
-    error, where = max_relative_error(species_model, regimen)
+    error, where = max_relative_error(species_model, regimen, method)
     assert error < 1e-5, where
 
 
