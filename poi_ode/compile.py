@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["CompiledModel", "compile_model", "cache_dir"]
 
-_GENERATOR_VERSION = "6"
+_GENERATOR_VERSION = "7"
 _MEMORY: dict[str, dict[str, Callable]] = {}
 
 
@@ -217,6 +217,8 @@ def _source(model: "Model") -> str:
         out += [f"    y{i} = y[..., {i}]" for i in range(n)]
         out += [*_pick(q_names, [*lines, *printed]), *lines]
         out += ["    shape = np.broadcast(t, y[..., 0]).shape"]
+        if printed:  # one state: a plain array (broadcasting each of dozens of scalars is slow)
+            out += ["    if shape == ():", f"        return np.array([{', '.join(printed)}], dtype=float)"]
         items = ", ".join(f"np.broadcast_to({e}, shape)" for e in printed)
         out += [f"    return np.stack([{items}], axis=-1)" if printed else "    return np.zeros(shape + (0,))", ""]
     out.append(f"JAC_NONZERO = {nz!r}")
