@@ -228,9 +228,7 @@ def engine_alone(model, doses, draws, seed, repeats) -> dict:
         t0 = time.perf_counter()
         runs = po.simulate_batch(model, all_regimens, times, all_sets, initial="poi", threads=threads)
         wall = time.perf_counter() - t0
-        failed = np.full((times.size, len(model.states)), np.nan)
-        states = np.stack([failed if isinstance(r, Exception) else r.states for r in runs])
-        return wall, states
+        return wall, runs.states  # failed simulations hold NaN
 
     once(1)  # warm-up: fills the steady-state cache of the parameter sets
     times_by = {1: [], 2: []}

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .model.core import Model
 
-__all__ = ["simulate", "simulate_batch", "steady_state", "initial_state", "Trajectory", "reserve_at_age", "resolve_parameters"]
+__all__ = ["simulate", "simulate_batch", "steady_state", "initial_state", "Trajectory", "TrajectoryBatch", "reserve_at_age", "resolve_parameters"]
 
 METHODS = ("auto", "rodas", "LSODA", "BDF", "Radau")
 
@@ -296,11 +296,11 @@ class Trajectory:
         return self.state_names + self.output_names
 
     def at(self, time: float, name: str) -> float:
-        """Value of ``name`` at an output time (exact match required)."""
+        """Value of ``name`` at an output time (exact match required; per simulation for a batch)."""
         i = int(np.searchsorted(self.time, time + 1e-9, side="right")) - 1
         if i < 0 or abs(self.time[i] - time) > 1e-9:
             raise KeyError(f"day {time} is not an output time of this trajectory")
-        return float(self[name][i])
+        return _scalar(self[name][..., i])
 
     def to_frame(self, variables: Sequence[str] | None = None) -> "pd.DataFrame":
         """Tidy table: time, variable, value, unit (one row per time and variable)."""
@@ -318,6 +318,11 @@ class Trajectory:
         from .plotting import plot_trajectory
 
         return plot_trajectory(self, variables, ax=ax, **kwargs)
+
+
+def _scalar(value):
+    """A float for one trajectory, the array for a batch."""
+    return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)
 
 
 def _output_times(t_end: float | None, times: Sequence[float] | None) -> np.ndarray:
@@ -445,6 +450,56 @@ def simulate(
     )
 
 
+@dataclass
+class TrajectoryBatch:
+    """The result of :func:`simulate_batch`: many simulations on one output grid.
+
+    ``batch[name]`` is an array (n_sim, n_times) and ``batch.at(day, name)`` one value per
+    simulation, so the endpoints of :mod:`poi_ode.predict` evaluate a whole batch at once;
+    ``batch.trajectory(k)`` (or iteration) gives simulation ``k`` as a :class:`Trajectory`, or
+    the :class:`~poi_ode.errors.PoiOdeError` that made it fail. Failed rows hold NaN.
+    """
+
+    time: np.ndarray
+    states: np.ndarray
+    outputs: np.ndarray
+    state_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+    errors: list
+    regimens: list
+    parameters: list
+    units: dict[str, str]
+    model_name: str
+    stats: list
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Mask of the simulations that succeeded."""
+        return np.array([e is None for e in self.errors], dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name in self.state_names:
+            return self.states[..., self.state_names.index(name)]
+        if name in self.output_names:
+            return self.outputs[..., self.output_names.index(name)]
+        raise KeyError(f"{name!r} is neither a state nor an output")
+
+    at = Trajectory.at
+
+    def trajectory(self, k: int) -> "Trajectory | PoiOdeError":
+        if self.errors[k] is not None:
+            return self.errors[k]
+        return Trajectory(time=self.time, states=self.states[k], outputs=self.outputs[k], state_names=self.state_names,
+                          output_names=self.output_names, units=self.units, model_name=self.model_name,
+                          regimen=self.regimens[k], parameters=self.parameters[k], stats=self.stats[k])
+
+    def __iter__(self):
+        return (self.trajectory(k) for k in range(len(self)))
+
+
 def simulate_batch(
     model: "Model",
     regimens: "Sequence[Regimen | Sequence[Dose] | Dose | None]",
@@ -456,7 +511,7 @@ def simulate_batch(
     rtol: float = 1e-6,
     atol: float | Sequence[float] = 1e-9,
     max_steps: int = 100_000,
-) -> "list[Trajectory | PoiOdeError]":
+) -> TrajectoryBatch:
     """Many simulations in one call of the compiled engine (several threads where OpenMP is there).
 
     Parameters
@@ -472,10 +527,10 @@ def simulate_batch(
 
     Returns
     -------
-    list
-        Per simulation, its :class:`Trajectory`, or the :class:`~poi_ode.errors.PoiOdeError`
-        that made it fail (a bad dose, no initial state, a solver failure after the LSODA
-        retry). Without a C compiler every simulation runs through :func:`simulate`.
+    TrajectoryBatch
+        Arrays over all simulations; a simulation that fails (a bad dose, no initial state, a
+        solver failure after the LSODA retry) has its error in ``errors`` and NaN values.
+        Without a C compiler every simulation runs through :func:`simulate`.
     """
     import os
 
@@ -484,60 +539,72 @@ def simulate_batch(
     sets = list(params) if isinstance(params, (list, tuple)) else [params] * n
     if len(sets) != n:
         raise ParameterError(f"{len(sets)} parameter sets for {n} regimens")
-    native = _native(model, "auto")
-    results: list = [None] * n
-    if native is None:
-        for k, (regimen, pset) in enumerate(zip(regimens, sets)):
-            try:
-                results[k] = simulate(model, regimen, times=grid, params=pset, initial=initial, age=age, rtol=rtol,
-                                      atol=atol, max_steps=max_steps)
-            except PoiOdeError as exc:
-                results[k] = exc
-        return results
     c = model.compiled
-    prepared: dict[int, tuple] = {}  # per distinct parameter set: (set, p, q, initial state)
+    states = np.full((n, grid.size, len(model.states)), np.nan)
+    outputs = np.full((n, grid.size, len(c.output_names)), np.nan)
+    errors: list = [None] * n
+    used_sets: list = [None] * n
+    used_regimens = [as_regimen(r) for r in regimens]
+    stats: list = [{} for _ in range(n)]
+    batch = TrajectoryBatch(grid, states, outputs, model.state_names, c.output_names, errors, used_regimens,
+                            used_sets, model.units(), model.name, stats)
+
+    def one_at_a_time(k: int, pset, y0=None, method: str = "auto") -> None:
+        try:
+            tr = simulate(model, used_regimens[k], times=grid, params=pset, initial=initial if y0 is None else y0,
+                          age=age, rtol=rtol, atol=atol, max_steps=max_steps, method=method)
+        except PoiOdeError as exc:
+            errors[k] = exc
+            return
+        states[k], outputs[k], stats[k], used_sets[k] = tr.states, tr.outputs, tr.stats, tr.parameters
+
+    native = _native(model, "auto")
+    if native is None:
+        for k in range(n):
+            one_at_a_time(k, sets[k])
+        return batch
+    prepared: dict[int, tuple] = {}  # per distinct parameter set: (set, p, q, initial state) or its error
     rows, Q, Y0, dose_t, jumps = [], [], [], [], []
-    for k, (regimen, raw) in enumerate(zip(regimens, sets)):
+    for k, raw in enumerate(sets):
         try:
             if id(raw) not in prepared:
-                pset = resolve_parameters(model, raw)
-                p = pset.vector(model)
-                prepared[id(raw)] = (pset, p, np.array(c.prepare(p)), initial_state(model, initial, pset, age))
+                try:
+                    pset = resolve_parameters(model, raw)
+                    p = pset.vector(model)
+                    prepared[id(raw)] = (pset, p, np.array(c.prepare(p)), initial_state(model, initial, pset, age))
+                except PoiOdeError as exc:
+                    prepared[id(raw)] = exc
+            if isinstance(prepared[id(raw)], PoiOdeError):
+                raise prepared[id(raw)]
             pset, p, q, y0 = prepared[id(raw)]
-            doses = as_regimen(regimen)
-            resolved = doses.resolve(model, p)
+            used_sets[k] = pset
+            resolved = used_regimens[k].resolve(model, p)
             late = [r for r in resolved if r.time > grid[-1] + 1e-12]
             if late:
                 raise DosingError(f"dose of {late[0].dose.agent!r} at day {late[0].dose.time:g} is after the end "
                                   f"of the simulation (day {grid[-1]:g})")
         except PoiOdeError as exc:
-            results[k] = exc
+            errors[k] = exc
             continue
         t_k, j_k = dose_jumps(resolved, len(y0))
-        rows.append((k, doses, id(raw)))
+        rows.append(k)
         Q.append(q)
         Y0.append(y0)
         dose_t.append(t_k)
         jumps.append(j_k)
     if not rows:
-        return results
-    Y, outputs, stats, failed = native.simulate_batch(Q, Y0, dose_t, jumps, grid, rtol, atol, max_steps,
-                                                      threads or os.cpu_count() or 1)
-    units = model.units()
-    for b, (k, doses, key) in enumerate(rows):
-        pset = prepared[key][0]
+        return batch
+    Y, O, native_stats, failed = native.simulate_batch(Q, Y0, dose_t, jumps, grid, rtol, atol, max_steps,
+                                                       threads or os.cpu_count() or 1)
+    states[rows], outputs[rows] = Y, O
+    for b, k in enumerate(rows):
+        stats[k] = {**native_stats[b], "method": "rodas"}
         if failed[b] is not None:  # the LSODA retry, with its own diagnosis
-            try:
-                results[k] = simulate(model, doses, times=grid, params=pset, initial=Y0[b], rtol=rtol, atol=atol,
-                                      max_steps=max_steps, method="LSODA")
-            except PoiOdeError as exc:
-                results[k] = exc
-            continue
-        results[k] = Trajectory(
-            time=grid, states=Y[b], outputs=outputs[b], state_names=model.state_names, output_names=c.output_names,
-            units=units, model_name=model.name, regimen=doses, parameters=pset, stats={**stats[b], "method": "rodas"},
-        )
-    return results
+            states[k], outputs[k] = np.nan, np.nan
+            one_at_a_time(k, used_sets[k], Y0[b], "LSODA")
+            if errors[k] is None:
+                stats[k]["fallback"] = f"compiled RODAS4 failed at day {failed[b]:.6g}; LSODA retried"
+    return batch
 
 
 def _native(model: "Model", method: str):

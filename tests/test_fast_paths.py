@@ -45,7 +45,20 @@ def test_batch_reports_bad_cases_without_losing_the_others(mouse):
     late = [po.Dose(200, "msc", 1e4, "cells", "intraovarian")]
     good = [po.Dose(0, "msc", 1e4, "cells", "intraovarian")]
     out = po.simulate_batch(mouse, [good, late, good], [0.0, 90.0])
-    assert isinstance(out[1], po.DosingError) and "day 200" in str(out[1])
-    np.testing.assert_array_equal(out[0].states, out[2].states)
+    assert isinstance(out.errors[1], po.DosingError) and "day 200" in str(out.errors[1])
+    assert list(out.ok) == [True, False, True] and np.all(np.isnan(out.states[1]))
+    np.testing.assert_array_equal(out.trajectory(0).states, out.trajectory(2).states)
     with pytest.raises(po.ParameterError, match="2 parameter sets for 3 regimens"):
         po.simulate_batch(mouse, [good] * 3, [0.0, 90.0], [None, None])
+
+
+def test_endpoints_on_a_batch_equal_endpoints_per_trajectory(mouse):
+    from poi_ode.predict.endpoints import parse_endpoint
+
+    regimens = [[po.Dose(0, "busulfan", 20, "mg/kg"), po.Dose(7, "msc", 10.0 ** k, "cells", "intraovarian")]
+                for k in range(3, 7)]
+    times = np.arange(0.0, 121.0)
+    batch = po.simulate_batch(mouse, regimens, times)
+    for text in ("AMH@90", "AUC:AMH@0-120", "FSH>10@0-120", "AMH<2@0-120", "resumed:E2>20@0-120"):
+        endpoint = parse_endpoint(text)
+        np.testing.assert_allclose(endpoint(batch), [endpoint(tr) for tr in batch], rtol=1e-13)  # summation order

@@ -257,29 +257,42 @@ int poi_simulate(const double *q, double *y, int n_dose, const double *dose_t, c
     return rc;
 }
 
+/* Simulation b of a batch, with its outputs; 1 if it failed. */
+static int run_one(int b, const double *Q, const double *Y0, const int *dose_start, const double *dose_t,
+                   const double *jumps, int n_out, const double *t_out, double *Y_out, double *O_out, double rtol,
+                   const double *atol, long max_steps, long *stats, double *t_fail) {
+    double y[N];
+    memcpy(y, Y0 + (size_t)b * N, sizeof(double) * N);
+    int k0 = dose_start[b], k1 = dose_start[b + 1];
+    int rc = poi_simulate(Q + (size_t)b * N_Q, y, k1 - k0, dose_t + k0, jumps + (size_t)k0 * N, n_out, t_out,
+                          Y_out + (size_t)b * n_out * N, rtol, atol, max_steps, stats + (size_t)b * ST_SIZE, t_fail + b);
+    if (rc == OK && N_OUT > 0)
+        for (int k = 0; k < n_out; k++)
+            model_outputs(t_out[k], Y_out + ((size_t)b * n_out + k) * N, Q + (size_t)b * N_Q,
+                          O_out + ((size_t)b * n_out + k) * (N_OUT > 0 ? N_OUT : 1));
+    return rc != OK;
+}
+
 /* A batch of simulations sharing output times; doses of simulation b are rows
- * dose_start[b] .. dose_start[b+1]-1; O_out receives the model's outputs at the output times. Runs on n_threads OpenMP threads where compiled with OpenMP. */
+ * dose_start[b] .. dose_start[b+1]-1; O_out receives the model's outputs at the output times.
+ * Runs on n_threads OpenMP threads where compiled with OpenMP and n_threads > 1 (one thread
+ * never enters OpenMP, so forked worker processes stay clear of its thread pool). */
 int poi_simulate_batch(int n_sim, const double *Q, const double *Y0, const int *dose_start, const double *dose_t,
                        const double *jumps, int n_out, const double *t_out, double *Y_out, double *O_out, double rtol,
                        const double *atol, long max_steps, long *stats, double *t_fail, int n_threads) {
     int failures = 0;
+    if (n_threads > 1) {
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 4) num_threads(n_threads) reduction(+ : failures)
 #endif
-    for (int b = 0; b < n_sim; b++) {
-        double y[N];
-        memcpy(y, Y0 + (size_t)b * N, sizeof(double) * N);
-        int k0 = dose_start[b], k1 = dose_start[b + 1];
-        int rc = poi_simulate(Q + (size_t)b * N_Q, y, k1 - k0, dose_t + k0, jumps + (size_t)k0 * N, n_out, t_out,
-                              Y_out + (size_t)b * n_out * N, rtol, atol, max_steps, stats + (size_t)b * ST_SIZE,
-                              t_fail + b);
-        failures += rc != OK;
-        if (rc == OK && N_OUT > 0)
-            for (int k = 0; k < n_out; k++)
-                model_outputs(t_out[k], Y_out + ((size_t)b * n_out + k) * N, Q + (size_t)b * N_Q,
-                              O_out + ((size_t)b * n_out + k) * (N_OUT > 0 ? N_OUT : 1));
+        for (int b = 0; b < n_sim; b++)
+            failures += run_one(b, Q, Y0, dose_start, dose_t, jumps, n_out, t_out, Y_out, O_out, rtol, atol,
+                                max_steps, stats, t_fail);
+    } else {
+        for (int b = 0; b < n_sim; b++)
+            failures += run_one(b, Q, Y0, dose_start, dose_t, jumps, n_out, t_out, Y_out, O_out, rtol, atol,
+                                max_steps, stats, t_fail);
     }
-    (void)n_threads;
     return failures;
 }
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..dosing import Dose, Regimen, as_regimen
 from ..errors import DosingError, ParameterError, PoiOdeError
-from .endpoints import AUC, At, Resumed, TimeBeyond, parse_endpoint
+from .endpoints import AUC, BATCHED, At, Resumed, TimeBeyond, parse_endpoint
 from .uncertainty import LABELS, describe, draw_parameters
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,9 +50,10 @@ def _worker_model(spec: tuple) -> "Model":
 def _run_chunk(task: dict) -> np.ndarray:
     """Endpoints [draw, regimen, endpoint] for one chunk of parameter draws (runs in a worker).
 
-    The regimens of a draw run as one batch of the compiled engine where it builds (on
-    ``task["threads"]`` threads), else one :func:`~poi_ode.simulate.simulate` at a time;
-    a failed simulation leaves NaN (the caller counts them).
+    The draws x regimens of a chunk run as one batch of the compiled engine where it builds
+    (on ``task["threads"]`` threads), else one :func:`~poi_ode.simulate.simulate` at a time;
+    the built-in endpoints evaluate the whole batch at once. A failed simulation leaves NaN
+    (the caller counts them).
     """
     from ..simulate import simulate_batch
 
@@ -69,12 +70,18 @@ def _run_chunk(task: dict) -> np.ndarray:
             index.append(i)
         except PoiOdeError:
             continue  # a draw outside the bounds: NaN, counted by the caller
-    runs = simulate_batch(model, list(task["regimens"]) * len(sets), task["times"],
-                          [s for s in sets for _ in range(n_reg)], initial=task["initial"], age=task["age"],
-                          threads=task.get("threads", 1))
-    for b, tr in enumerate(runs):
-        if not isinstance(tr, PoiOdeError):
-            out[index[b // n_reg], b % n_reg] = [e(tr) for e in endpoints]
+    batch = simulate_batch(model, list(task["regimens"]) * len(sets), task["times"],
+                           [s for s in sets for _ in range(n_reg)], initial=task["initial"], age=task["age"],
+                           threads=task.get("threads", 1))
+    ok = batch.ok
+    values = np.full((len(batch), len(endpoints)), np.nan)
+    for j, e in enumerate(endpoints):
+        if isinstance(e, BATCHED):  # the whole batch at once
+            values[:, j] = e(batch)
+        else:  # a user's endpoint: one trajectory at a time
+            values[ok, j] = [e(batch.trajectory(b)) for b in np.flatnonzero(ok)]
+    values[~ok] = np.nan
+    out[np.repeat(index, n_reg), np.tile(np.arange(n_reg), len(sets))] = values
     return out
 
 
@@ -98,7 +105,9 @@ def _execute(tasks: list[dict], executor: "Executor | str | None", n_sims: int, 
         raise ParameterError(f"executor must be a concurrent.futures.Executor, 'serial' or 'processes', not {executor!r}")
     try:
         for t in tasks:
-            t["model"] = None  # workers rebuild the model from its spec
+            if t.get("model") is not None:  # forked workers inherit it; spawned ones rebuild it from its spec
+                _MODELS.setdefault(t["spec"], t["model"])
+            t["model"] = None
         futures = [executor.submit(_run_chunk, t) for t in tasks]
         if progress:
             _progress_futures(futures)

@@ -1,7 +1,9 @@
 """Endpoints: numbers read off a trajectory (AMH at a day, AUC, time below a threshold...).
 
 An endpoint is any object with ``name``, ``unit``, ``t_end(model)`` (the simulation it needs,
-days), ``times(model)`` (output days it needs) and ``__call__(trajectory) -> float``. Strings
+days), ``times(model)`` (output days it needs) and ``__call__(trajectory) -> float``. The
+built-in endpoints also take a :class:`~poi_ode.simulate.TrajectoryBatch` and return one value
+per simulation (``BATCHED``), which is how dose-response evaluates them. Strings
 are parsed by :func:`parse_endpoint`:
 
 ==========================  ===================================================================
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ParameterError
+from ..simulate import _scalar
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
@@ -99,7 +102,7 @@ class AUC:
 
     def __call__(self, tr: "Trajectory") -> float:
         mask = _window(tr, self.start, self.end)
-        return float(np.trapezoid(tr[self.variable][mask], tr.time[mask]))
+        return _scalar(np.trapezoid(tr[self.variable][..., mask], tr.time[mask], axis=-1))
 
 
 @dataclass(frozen=True)
@@ -125,9 +128,9 @@ class TimeBeyond:
 
     def __call__(self, tr: "Trajectory") -> float:
         mask = _window(tr, self.start, self.end)
-        t, y = tr.time[mask], tr[self.variable][mask]
+        t, y = tr.time[mask], tr[self.variable][..., mask]
         inside = (y < self.threshold) if self.below else (y > self.threshold)
-        return float(np.trapezoid(inside.astype(float), t))
+        return _scalar(np.trapezoid(inside.astype(float), t, axis=-1))
 
 
 @dataclass(frozen=True)
@@ -151,10 +154,11 @@ class Resumed:
         return _window_days(self.start, self.end)
 
     def __call__(self, tr: "Trajectory") -> float:
-        return float(np.any(tr[self.variable][_window(tr, self.start, self.end)] > self.threshold))
+        return _scalar(np.any(tr[self.variable][..., _window(tr, self.start, self.end)] > self.threshold, axis=-1))
 
 
 Endpoint = At | AUC | TimeBeyond | Resumed
+BATCHED = (At, AUC, TimeBeyond, Resumed)  # evaluate a TrajectoryBatch at once
 
 
 def parse_endpoint(spec: "str | Endpoint") -> "Endpoint":
