@@ -131,6 +131,16 @@ class Regimen:
         """Doses as dictionaries (for tables and JSON)."""
         return [dict(time=d.time, agent=d.agent, amount=d.amount, unit=d.unit, route=d.route) for d in self.doses]
 
+    def uses_parameters(self, model: "Model") -> bool:
+        """Whether :meth:`resolve` depends on the parameter values (a dose factor or unit
+        conversion that involves parameters); if not, one resolution serves every set."""
+        for d in self.doses:
+            target = model.dose_target(d.agent, d.route)
+            exprs = [target.factor, *target.alternative_units.values()]
+            if any(getattr(e, "free_symbols", None) for e in exprs):
+                return True
+        return False
+
     def resolve(self, model: "Model", p: np.ndarray) -> list[ResolvedDose]:
         """Map every dose onto a model state, converting its amount to the state's unit.
 

@@ -564,6 +564,8 @@ def simulate_batch(
             one_at_a_time(k, sets[k])
         return batch
     prepared: dict[int, tuple] = {}  # per distinct parameter set: (set, p, q, initial state) or its error
+    jumps_of: dict[tuple, tuple] = {}
+    uses: dict[int, bool] = {}
     rows, Q, Y0, dose_t, jumps = [], [], [], [], []
     for k, raw in enumerate(sets):
         try:
@@ -578,15 +580,21 @@ def simulate_batch(
                 raise prepared[id(raw)]
             pset, p, q, y0 = prepared[id(raw)]
             used_sets[k] = pset
-            resolved = used_regimens[k].resolve(model, p)
-            late = [r for r in resolved if r.time > grid[-1] + 1e-12]
-            if late:
-                raise DosingError(f"dose of {late[0].dose.agent!r} at day {late[0].dose.time:g} is after the end "
-                                  f"of the simulation (day {grid[-1]:g})")
+            regimen = used_regimens[k]
+            if id(regimen) not in uses:
+                uses[id(regimen)] = regimen.uses_parameters(model)
+            key = (id(regimen), id(raw) if uses[id(regimen)] else None)
+            if key not in jumps_of:  # dose days and state jumps, shared by the sets they do not depend on
+                resolved = regimen.resolve(model, p)
+                late = [r for r in resolved if r.time > grid[-1] + 1e-12]
+                if late:
+                    raise DosingError(f"dose of {late[0].dose.agent!r} at day {late[0].dose.time:g} is after the end "
+                                      f"of the simulation (day {grid[-1]:g})")
+                jumps_of[key] = dose_jumps(resolved, len(y0))
         except PoiOdeError as exc:
             errors[k] = exc
             continue
-        t_k, j_k = dose_jumps(resolved, len(y0))
+        t_k, j_k = jumps_of[key]
         rows.append(k)
         Q.append(q)
         Y0.append(y0)

@@ -88,6 +88,12 @@ def _markowitz(pattern: set[tuple[int, int]], n: int) -> tuple[list[int], set[tu
     return order, fill
 
 
+def _lu_pattern(jac_nonzero: list[tuple[int, int]], n: int) -> tuple[list[int], dict[tuple[int, int], int]]:
+    """Elimination order and the compact index of every entry of the factors (fill-in included)."""
+    order, fill = _markowitz(set(jac_nonzero) | {(i, i) for i in range(n)}, n)
+    return order, {ij: k for k, ij in enumerate(sorted(fill))}
+
+
 def _sparse_lu(jac_nonzero: list[tuple[int, int]], n: int) -> list[str]:
     """Straight-line C for the LU factors of ``E = I/(h gamma) - J`` on its fixed pattern.
 
@@ -95,9 +101,8 @@ def _sparse_lu(jac_nonzero: list[tuple[int, int]], n: int) -> list[str]:
     or non-finite pivot makes ``model_lu`` return its 1-based position so the engine can fall
     back to the dense LU with partial pivoting for that step.
     """
-    order, fill = _markowitz(set(jac_nonzero) | {(i, i) for i in range(n)}, n)
-    entries = sorted(fill)
-    index = {ij: k for k, ij in enumerate(entries)}
+    order, index = _lu_pattern(jac_nonzero, n)
+    entries = list(index)
     lu, fwd, bwd = [], [], []
     done: list[int] = []
     for step, k in enumerate(order):
@@ -115,11 +120,9 @@ def _sparse_lu(jac_nonzero: list[tuple[int, int]], n: int) -> list[str]:
         k = order[step]
         terms = "".join(f" - e[{index[(k, j)]}] * b[{j}]" for j in order[step + 1:] if (k, j) in index)
         bwd.append(f"    b[{k}] = (b[{k}]{terms}) * dinv[{k}];")
-    positions = ", ".join(str(i * n + j) for i, j in entries)
     diagonal = ", ".join(str(index[(i, i)]) for i in range(n))
     return [
         f"#define LU_NNZ {len(entries)}",
-        f"static const int LU_POS[LU_NNZ] = {{{positions}}};",
         f"static const int LU_DIAG[N_STATES] = {{{diagonal}}};",
         "static int model_lu(double *e, double *dinv) {",
         "    double inv;",
@@ -156,6 +159,11 @@ def c_source(model: "Model") -> str:
     out += [f"#define N_OUT {len(s.outputs)}"]
     out += _function("model_outputs", s.outputs, [f"out[{i}]" for i in range(len(s.outputs))], n, s.q_names, printer)
     out += _sparse_lu(s.jac_nonzero, n)
+    # -J written straight into the compact factor array (fill-in and missing diagonal at 0)
+    _, index = _lu_pattern(s.jac_nonzero, n)
+    minus_j = dict(zip(s.jac_nonzero, s.jac_entries))
+    out += _function("model_minus_jac_lu", [-minus_j.get(ij, sp.S.Zero) for ij in index],
+                     [f"out[{k}]" for k in index.values()], n, s.q_names, printer)
     return "\n".join(out) + "\n" + _ENGINE.read_text(encoding="utf-8")
 
 
@@ -233,11 +241,13 @@ class NativeModel:
         O = np.full((n_sim, t_out.size, self.n_outputs), np.nan)
         stats = np.zeros((n_sim, len(_STATS)), dtype=np.int64)
         t_fail = np.full(n_sim, np.nan)
-        self.library.poi_simulate_batch(
+        status = self.library.poi_simulate_batch(
             n_sim, Q.ctypes.data, Y0.ctypes.data, start.ctypes.data, dt.ctypes.data, jm.ctypes.data, t_out.size,
             t_out.ctypes.data, Y.ctypes.data, O.ctypes.data, rtol, atol_v.ctypes.data, max_steps, stats.ctypes.data,
             t_fail.ctypes.data, max(1, int(threads)),
         )
+        if status < 0:
+            raise MemoryError("the compiled engine could not allocate its workspace")
         stat_dicts = [dict(zip(_STATS, row)) for row in stats.tolist()]
         fails = [float(t_fail[b]) if stats[b, 4] != 0 else None for b in range(n_sim)]
         return Y, O, stat_dicts, fails

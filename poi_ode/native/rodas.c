@@ -3,8 +3,10 @@
  * error estimate, with exact stops at output and dose times.
  *
  * This file is the model-independent half of a generated translation unit: the generated
- * half defines N_STATES, N_Q, JAC_NNZ and the functions model_rhs, model_jac (writes only the
- * structurally non-zero entries of a row-major N x N matrix) and model_dfdt. Nothing here
+ * half defines N_STATES, N_Q, N_OUT, JAC_NNZ, LU_NNZ and the functions model_rhs, model_jac (writes
+ * only the structurally non-zero entries of a row-major N x N matrix), model_minus_jac_lu (-J on
+ * the compact pattern of the sparse LU factors), model_lu/model_lu_solve, model_dfdt and
+ * model_outputs. Nothing here
  * knows the equations; they come from the symbolic model.
  */
 #include <math.h>
@@ -108,13 +110,12 @@ static int rodas_step(work_t *w, const double *q, double t, const double *y, dou
                       const double *atol, double *err, long *stats) {
     double fac = 1.0 / (h * GAMMA), ih = 1.0 / h;
     model_rhs(t, y, q, w->f0);
-    model_jac(t, y, q, w->J);
+    model_minus_jac_lu(t, y, q, w->e);
     stats[ST_NFE] += 1;
     stats[ST_NJE] += 1;
 #if TIME_DEPENDENT
     model_dfdt(t, y, q, w->ft);
 #endif
-    for (int k = 0; k < LU_NNZ; k++) w->e[k] = -w->J[LU_POS[k]];
     for (int i = 0; i < N; i++) w->e[LU_DIAG[i]] += fac;
 #ifdef POI_FORCE_DENSE
     w->dense = 1;  /* tests: the dense fallback on every step */
@@ -122,6 +123,8 @@ static int rodas_step(work_t *w, const double *q, double t, const double *y, dou
     w->dense = model_lu(w->e, w->dinv) != 0;
 #endif
     if (w->dense) {  /* a zero pivot in the sparse order: dense LU with partial pivoting */
+        memset(w->J, 0, sizeof(w->J));
+        model_jac(t, y, q, w->J);
         for (int i = 0; i < N * N; i++) w->E[i] = -w->J[i];
         for (int i = 0; i < N; i++) w->E[i * N + i] += fac;
         if (lu_factor(w->E, w->piv)) return FAIL_SINGULAR;
@@ -227,11 +230,9 @@ static int segment(work_t *w, const double *q, double *y, double t0, double t1, 
 /* One simulation: y0 (in/out), dose jumps at dose_t (sorted; jumps n_dose x N), outputs at t_out
  * (sorted, from >= 0); the value reported at a dose time is the one after the dose.
  * stats: ST_SIZE longs; t_fail: day of a failure. Returns 0 or a failure code. */
-int poi_simulate(const double *q, double *y, int n_dose, const double *dose_t, const double *jumps, int n_out,
-                 const double *t_out, double *y_out, double rtol, const double *atol, long max_steps, long *stats,
-                 double *t_fail) {
-    work_t *w = (work_t *)calloc(1, sizeof(work_t));
-    if (!w) return -1;
+static int simulate_one(work_t *w, const double *q, double *y, int n_dose, const double *dose_t, const double *jumps,
+                        int n_out, const double *t_out, double *y_out, double rtol, const double *atol, long max_steps,
+                        long *stats, double *t_fail) {
     memset(stats, 0, sizeof(long) * ST_SIZE);
     double t = 0.0, t_end = t_out[n_out - 1];
     int d = 0, next = 0, rc = OK;
@@ -253,18 +254,17 @@ int poi_simulate(const double *q, double *y, int n_dose, const double *dose_t, c
         if (dosed && next > 0 && t_out[next - 1] == t) memcpy(y_out + (size_t)(next - 1) * N, y, sizeof(double) * N);
     }
     stats[ST_STATUS] = rc;
-    free(w);
     return rc;
 }
 
 /* Simulation b of a batch, with its outputs; 1 if it failed. */
-static int run_one(int b, const double *Q, const double *Y0, const int *dose_start, const double *dose_t,
+static int run_one(work_t *w, int b, const double *Q, const double *Y0, const int *dose_start, const double *dose_t,
                    const double *jumps, int n_out, const double *t_out, double *Y_out, double *O_out, double rtol,
                    const double *atol, long max_steps, long *stats, double *t_fail) {
     double y[N];
     memcpy(y, Y0 + (size_t)b * N, sizeof(double) * N);
     int k0 = dose_start[b], k1 = dose_start[b + 1];
-    int rc = poi_simulate(Q + (size_t)b * N_Q, y, k1 - k0, dose_t + k0, jumps + (size_t)k0 * N, n_out, t_out,
+    int rc = simulate_one(w, Q + (size_t)b * N_Q, y, k1 - k0, dose_t + k0, jumps + (size_t)k0 * N, n_out, t_out,
                           Y_out + (size_t)b * n_out * N, rtol, atol, max_steps, stats + (size_t)b * ST_SIZE, t_fail + b);
     if (rc == OK && N_OUT > 0)
         for (int k = 0; k < n_out; k++)
@@ -280,20 +280,31 @@ static int run_one(int b, const double *Q, const double *Y0, const int *dose_sta
 int poi_simulate_batch(int n_sim, const double *Q, const double *Y0, const int *dose_start, const double *dose_t,
                        const double *jumps, int n_out, const double *t_out, double *Y_out, double *O_out, double rtol,
                        const double *atol, long max_steps, long *stats, double *t_fail, int n_threads) {
-    int failures = 0;
+    int failures = 0, no_memory = 0;
     if (n_threads > 1) {
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 4) num_threads(n_threads) reduction(+ : failures)
+#pragma omp parallel num_threads(n_threads) reduction(+ : failures, no_memory)
 #endif
-        for (int b = 0; b < n_sim; b++)
-            failures += run_one(b, Q, Y0, dose_start, dose_t, jumps, n_out, t_out, Y_out, O_out, rtol, atol,
-                                max_steps, stats, t_fail);
+        {
+            work_t *w = (work_t *)calloc(1, sizeof(work_t));  /* one workspace per thread */
+            no_memory += w == NULL;
+#ifdef _OPENMP
+#pragma omp for schedule(dynamic, 4)
+#endif
+            for (int b = 0; b < n_sim; b++)
+                if (w) failures += run_one(w, b, Q, Y0, dose_start, dose_t, jumps, n_out, t_out, Y_out, O_out, rtol,
+                                           atol, max_steps, stats, t_fail);
+            free(w);
+        }
     } else {
+        work_t *w = (work_t *)calloc(1, sizeof(work_t));
+        if (!w) return -1;
         for (int b = 0; b < n_sim; b++)
-            failures += run_one(b, Q, Y0, dose_start, dose_t, jumps, n_out, t_out, Y_out, O_out, rtol, atol,
+            failures += run_one(w, b, Q, Y0, dose_start, dose_t, jumps, n_out, t_out, Y_out, O_out, rtol, atol,
                                 max_steps, stats, t_fail);
+        free(w);
     }
-    return failures;
+    return no_memory ? -1 : failures;
 }
 
 int poi_n_states(void) { return N_STATES; }
