@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -532,8 +533,6 @@ def simulate_batch(
         solver failure after the LSODA retry) has its error in ``errors`` and NaN values.
         Without a C compiler every simulation runs through :func:`simulate`.
     """
-    import os
-
     grid = _output_times(None, times)
     n = len(regimens)
     sets = list(params) if isinstance(params, (list, tuple)) else [params] * n
