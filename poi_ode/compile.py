@@ -67,10 +67,11 @@ class _VectorPrinter(_Printer):
     _print_log = _print_Function
 
 
-def _block(exprs: list[sp.Expr], printer: _Printer, indent: str = "    ") -> tuple[list[str], list[str]]:
-    """CSE over ``exprs``; return assignment lines and the printed reduced expressions."""
+def _block(exprs: list[sp.Expr], printer, assign: str = "    {} = {}") -> tuple[list[str], list[str]]:
+    """CSE over ``exprs``; return assignment lines (``assign`` formats name and value) and the
+    printed reduced expressions. Shared by the Python and the C generator."""
     reps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), order="none")
-    lines = [f"{indent}{printer.doprint(s)} = {printer.doprint(e)}" for s, e in reps]
+    lines = [assign.format(printer.doprint(s), printer.doprint(e)) for s, e in reps]
     return lines, [printer.doprint(e) for e in reduced]
 
 
@@ -114,10 +115,10 @@ def _unpack(names: list[str], source: str) -> str:
     return f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {source}"
 
 
-def _pick(names: list[str], body: list[str], source: str = "q") -> list[str]:
+def _pick(names: list[str], body: list[str], source: str = "q", assign: str = "    {} = {}") -> list[str]:
     """Lines binding only the names of ``names`` that ``body`` uses (by position in ``source``)."""
     text = "\n".join(body)
-    return [f"    {name} = {source}[{i}]" for i, name in enumerate(names) if re.search(rf"\b{name}\b", text)]
+    return [assign.format(name, f"{source}[{i}]") for i, name in enumerate(names) if re.search(rf"\b{name}\b", text)]
 
 
 @dataclass

@@ -25,7 +25,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.c import C99CodePrinter
 
-from ..compile import cache_dir, symbolic_pieces
+from ..compile import _block, _pick, cache_dir, symbolic_pieces
 from ..errors import PoiOdeError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,27 +47,16 @@ class NativeUnavailable(PoiOdeError):
     """The compiled engine cannot be built here (no C compiler, or it failed)."""
 
 
-def _block(exprs: list[sp.Expr], printer: C99CodePrinter) -> tuple[list[str], list[str]]:
-    reps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), order="none")
-    lines = [f"    const double {printer.doprint(s)} = {printer.doprint(e)};" for s, e in reps]
-    return lines, [printer.doprint(e) for e in reduced]
-
-
-def _bind(names: list[str], source: str, body: list[str], text_of_body: str | None = None) -> list[str]:
-    """``const double name = source[i];`` for the names the body uses."""
-    import re
-
-    text = text_of_body if text_of_body is not None else "\n".join(body)
-    return [f"    const double {n} = {source}[{i}];" for i, n in enumerate(names) if re.search(rf"\b{n}\b", text)]
+_C_ASSIGN = "    const double {} = {};"
 
 
 def _function(name: str, exprs: list[sp.Expr], targets: list[str], n: int, q_names: list[str],
               printer: C99CodePrinter) -> list[str]:
-    lines, printed = _block(exprs, printer)
+    lines, printed = _block(exprs, printer, _C_ASSIGN)
     body = [*lines, *(f"    {target} = {e};" for target, e in zip(targets, printed))]
     states = [f"y{i}" for i in range(n)]
     head = [f"static void {name}(double t, const double *y, const double *q, double *out) {{", "    (void)t; (void)y; (void)q;"]
-    return [*head, *_bind(states, "y", body), *_bind(q_names, "q", body), *body, "}", ""]
+    return [*head, *_pick(states, body, "y", _C_ASSIGN), *_pick(q_names, body, "q", _C_ASSIGN), *body, "}", ""]
 
 
 def _markowitz(pattern: set[tuple[int, int]], n: int) -> tuple[list[int], set[tuple[int, int]]]:
@@ -150,7 +139,6 @@ def c_source(model: "Model") -> str:
         "#include <math.h>",
         f"#define N_STATES {n}",
         f"#define N_Q {len(s.q_names)}",
-        f"#define JAC_NNZ {len(s.jac_nonzero)}",
         f"#define TIME_DEPENDENT {int(s.time_dependent)}",
     ]
     out += _function("model_rhs", s.rhs, [f"out[{i}]" for i in range(n)], n, s.q_names, printer)

@@ -3,7 +3,7 @@
  * error estimate, with exact stops at output and dose times.
  *
  * This file is the model-independent half of a generated translation unit: the generated
- * half defines N_STATES, N_Q, N_OUT, JAC_NNZ, LU_NNZ and the functions model_rhs, model_jac (writes
+ * half defines N_STATES, N_Q, N_OUT, LU_NNZ and the functions model_rhs, model_jac (writes
  * only the structurally non-zero entries of a row-major N x N matrix), model_minus_jac_lu (-J on
  * the compact pattern of the sparse LU factors), model_lu/model_lu_solve, model_dfdt and
  * model_outputs. Nothing here
