@@ -20,13 +20,15 @@ from .model import compose, load_model
 from .model.core import Model, Module
 from .parameters import ParameterSet, available_species, load_parameter_set
 from .predict import DoseResponse, compare_regimens, dose_response
-from .simulate import Trajectory, initial_state, simulate, simulate_batch, steady_state
+from .simulate import (Trajectory, healthy_state, initial_state, natural_history, simulate, simulate_batch,
+                       steady_state)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "load_model", "compose", "Model", "Module", "ParameterSet", "available_species", "load_parameter_set",
-    "Dose", "Regimen", "simulate", "simulate_batch", "initial_state", "steady_state", "Trajectory",
+    "Dose", "Regimen", "simulate", "simulate_batch", "initial_state", "steady_state", "healthy_state",
+    "natural_history", "Trajectory",
     "read_dataset", "load_dataset", "list_datasets", "read_digitized", "fit", "FitResult",
     "dose_response", "compare_regimens", "DoseResponse", "to_sbml", "to_petab", "from_petab", "PetabProblem", "sensitivity",
     "PoiOdeError", "ModelError", "ParameterError", "UnitError", "DosingError", "SimulationError",

@@ -147,6 +147,10 @@ def _parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", help="cross-check against libRoadRunner; write the verification page")
     ver.add_argument("--out", type=Path, default=Path("docs/verification.md"))
 
+    val = sub.add_parser("validate", help="check the untreated natural history against published data; write the "
+                                          "validation page (validation.md and validation.csv)")
+    val.add_argument("--out", type=Path, default=Path("docs"), help="output folder (default: docs)")
+
     eq = sub.add_parser("equations", help="write the generated equation page (Markdown)")
     eq.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
     return parser
@@ -188,6 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(verification_markdown(), encoding="utf-8")
             written = [args.out]
+        elif args.command == "validate":
+            from .validation import write_validation
+
+            written = list(write_validation(args.out))
         else:
             written = _equations(args.out)
     except (PoiOdeError, OSError) as exc:

@@ -284,6 +284,7 @@ class CompiledModel:
     output_names: tuple[str, ...]
     no_inflow: tuple[bool, ...]
     sinks: tuple[bool, ...]
+    clocks: tuple[bool, ...]
     incidence: np.ndarray
     source: str
     key: str
@@ -316,6 +317,14 @@ def compile_model(model: "Model") -> CompiledModel:
     sinks = tuple(
         not any(f.source == s.name for f in model.flows) and s.name not in used for s in model.states
     )
+    state_symbols = {s.symbol for s in model.states}
+    clocks = tuple(
+        not any(f.source == s.name for f in model.flows)
+        and any(f.target == s.name for f in model.flows)
+        and all(f.source is None and not (model.expand(f.rate).free_symbols & state_symbols)
+                for f in model.flows if f.target == s.name)
+        for s in model.states
+    )
     incidence = np.zeros((len(model.states), len(model.flows)))
     index = {s.name: i for i, s in enumerate(model.states)}
     for k, f in enumerate(model.flows):
@@ -334,6 +343,7 @@ def compile_model(model: "Model") -> CompiledModel:
         output_names=tuple(a.name for a in model.assignments),
         no_inflow=no_inflow,
         sinks=sinks,
+        clocks=clocks,
         incidence=incidence,
         source=namespace["__source__"],
         key=key,

@@ -55,7 +55,8 @@ def run_main_job(out: Path, fits: Path = Path("fits"), draws: int = 40, seed: in
     for config in configs:
         result = run_config(config, out / "fits" / config.stem)
         fits_done.append(result)
-    usable = [r for r in fits_done if r.status != "failed" and r.species == SCENARIO["species"]]
+    usable = [r for r in fits_done if r.status != "failed" and r.species == SCENARIO["species"]
+              and r.config.get("use_in_predictions", True)]
     background = parse_regimen(SCENARIO["background"])
     common = dict(background=background, schedule=[SCENARIO["treat_day"]], age=SCENARIO["age"], seed=seed,
                   initial=SCENARIO["initial"], executor=executor, progress=progress, model=model)
@@ -190,13 +191,18 @@ def _report(fits, responses, emax_table, minimum, comparison, reserve, draws, wa
         "",
         "## What the data can and cannot say",
         "",
-        "- The bundled published data are few: AMH elimination after oophorectomy (Griesinger 2012) and the "
+        "- The untreated woman is calibrated on natural-history data: follicle counts from birth to 51 y, AMH by "
+        "age and hormones by age group (`human_natural_history`, with one view per source). **Every initial state "
+        "of this report is integrated from birth on that calibrated course** (the woman of 30 is the woman born "
+        "with the calibrated reserve, 30 years later), not placed on an anchor line. How far that course meets "
+        "the published natural history is on the validation page (`docs/validation.md`).",
+        "- The other bundled data are few: AMH elimination after oophorectomy (Griesinger 2012) and the "
         "baselines of two small clinical MSC series read from secondary sources. **None of them reports a "
         "post-treatment time course with a known dose**, so the MSC and exosome potencies, the paracrine, "
         "cytokine and damage couplings remain the labelled assumptions of `poi_ode/parameters/human.toml`.",
         "- The dose-response curves below are therefore the model's **hypotheses**, not calibrated "
         "predictions. Three bands say how far they could move: parameter uncertainty of the calibrations (narrow, "
-        "because only the AMH half-life and the castrate FSH level were calibrated), between-subject "
+        "for the therapy: only the natural history, the AMH half-life and the POI reserve were calibrated), between-subject "
         "variability of an assumed virtual population, and sensitivity to every value labelled assumption (wide: "
         "this is the honest band).",
         "- The pooled animal evidence shows no clean dose trend and no clear route advantage (sourcebook, "
@@ -214,8 +220,8 @@ def _report(fits, responses, emax_table, minimum, comparison, reserve, draws, wa
     lines += [
         "## Dose-response (woman of 30 with idiopathic POI, intraovarian treatment at day 0)",
         "",
-        "The POI baseline keeps 1% of the age-matched primordial reserve (an assumption of the human set); its FSH "
-        "is set by the castrate FSH calibrated on the clinical baselines. Endpoints: AMH and FSH at day 90, AMH AUC "
+        "The POI baseline keeps a fraction of the age-matched primordial reserve, `poi_reserve_fraction`, calibrated "
+        "on the FSH and AMH of the clinical baselines with the castrate FSH at its literature value. Endpoints: AMH and FSH at day 90, AMH AUC "
         "over the first year, days with FSH below the POI threshold of 25 IU/L, antral follicle count at day 90, "
         "whether estradiol rises above 50 pg/mL (cycle-resumption indicator), primordial reserve at 5 years.",
         "",

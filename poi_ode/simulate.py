@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .model.core import Model
 
-__all__ = ["simulate", "simulate_batch", "steady_state", "initial_state", "Trajectory", "TrajectoryBatch", "reserve_at_age", "resolve_parameters"]
+__all__ = ["simulate", "simulate_batch", "steady_state", "initial_state", "healthy_state",
+           "natural_history", "start_age", "reference_age", "Trajectory", "TrajectoryBatch", "resolve_parameters"]
 
 METHODS = ("auto", "rodas", "LSODA", "BDF", "Radau")
 
@@ -46,27 +47,107 @@ def _number(raw: Any) -> float:
     return parse(raw, "reference value")
 
 
-def reserve_at_age(params: ParameterSet, age: float) -> float:
-    """Primordial follicle count at ``age`` (years), log-linear between the set's anchors.
+def _years(raw: Any, what: str) -> float:
+    """A ``{value, unit}`` table (or a plain number of years) in years."""
+    if isinstance(raw, Mapping):
+        return _number(raw.get("value")) * conversion_factor(raw.get("unit", "year"), "year")
+    return _number(raw)
 
-    Outside the anchors the nearest segment is extended.
+
+def start_age(params: ParameterSet) -> float:
+    """Age (years) at which the set's natural history starts (``[natural_history] start_age``)."""
+    history = params.info.get("natural_history", {})
+    if "start_age" not in history:
+        raise ParameterError(f"the {params.species} set states no [natural_history] start_age")
+    return _years(history["start_age"], "start_age")
+
+
+def reference_age(params: ParameterSet) -> float:
+    """The set's reference age (years): the default age of ``"healthy"`` and ``"poi"`` states."""
+    ref = params.info.get("reference_age", {})
+    return _years(ref, "reference_age") if ref else 30.0
+
+
+def _start_state(model: "Model", pset: ParameterSet) -> np.ndarray:
+    """The state at the start age: primordial pool at ``F_prim_start``, the rest at quasi-steady state."""
+    history = pset.info.get("natural_history", {})
+    reserve = history.get("state", "F_prim")
+    fixed: dict[str, float] = {}
+    if reserve in model.index and "F_prim_start" in model.parameter_names:
+        fixed[reserve] = pset["F_prim_start"].in_unit(model.states[model.index[reserve]].unit)
+    if AGE in model.index:
+        fixed[AGE] = start_age(pset)
+    return steady_state(model, pset, fixed)
+
+
+AGE = "age"
+"""The clock state (years) of models with the follicle module."""
+
+
+def healthy_state(model: "Model", params: "ParameterSet | Mapping[str, Any] | None" = None,
+                  age: float | None = None) -> np.ndarray:
+    """The untreated state at ``age`` (years), integrated from the set's start age.
+
+    At the start age (birth for women) the primordial pool is the parameter
+    ``F_prim_start`` and every other state is at quasi-steady state; the model then runs
+    untreated to ``age``, so a woman started at 20 y and one started at 30 y agree at 30 y.
+    Cumulative sinks are reset to 0. Results are cached per parameter vector and age.
+    A model without the follicle module has no natural history: its quasi-steady state.
     """
-    anchors = params.info.get("reserve", {}).get("anchors", [])
-    if len(anchors) < 2:
-        raise ParameterError(f"the {params.species} set needs at least two [reserve] anchors to place the reserve by age")
-    ages = np.array([_number(a["age"]) for a in anchors])
-    logs = np.log([_number(a["count"]) for a in anchors])
-    order = np.argsort(ages)
-    ages, logs = ages[order], logs[order]
-    i = int(np.clip(np.searchsorted(ages, age) - 1, 0, len(ages) - 2))
-    slope = (logs[i + 1] - logs[i]) / (ages[i + 1] - ages[i])
-    return float(np.exp(logs[i] + slope * (age - ages[i])))
+    pset = resolve_parameters(model, params)
+    age = reference_age(pset) if age is None else float(age)
+    if not (AGE in model.index and "F_prim_start" in model.parameter_names):
+        return steady_state(model, pset, {})
+    a0 = start_age(pset)
+    if not math.isfinite(age) or age < a0:
+        raise ParameterError(f"age {age!r} y is before the start of the {pset.species} natural history ({a0:g} y)")
+    key = (model.compiled.key, pset.vector(model).tobytes(), a0, age)
+    if key in _HEALTHY_CACHE:
+        return _HEALTHY_CACHE[key].copy()
+    y = _start_state(model, pset)
+    if age > a0:
+        y = simulate(model, None, times=[0.0, (age - a0) * DAYS_PER_YEAR], params=pset, initial=y,
+                     rtol=1e-10, atol=1e-12).states[-1].copy()
+        y[model.index[AGE]] = age  # exact, not integrated round-off
+    _, sinks = _frozen_and_sinks(model)
+    y[sinks] = 0.0
+    if len(_HEALTHY_CACHE) >= 512:
+        _HEALTHY_CACHE.pop(next(iter(_HEALTHY_CACHE)))
+    _HEALTHY_CACHE[key] = y.copy()
+    return y
+
+
+_HEALTHY_CACHE: dict[tuple, np.ndarray] = {}
+DAYS_PER_YEAR = 365.25
+
+
+def natural_history(
+    model: "Model",
+    until_age: float,
+    params: "ParameterSet | Mapping[str, Any] | None" = None,
+    step_days: float = 30.0,
+    from_age: float | None = None,
+) -> "Trajectory":
+    """The untreated course from ``from_age`` (default: the start age) to ``until_age`` (years).
+
+    Returns a :class:`Trajectory` with ``time`` in days since ``from_age`` and the state
+    ``age`` in years; cumulative sinks (atretic, ovulated) count from ``from_age``.
+    """
+    pset = resolve_parameters(model, params)
+    a0 = start_age(pset) if from_age is None else float(from_age)
+    span = (float(until_age) - a0) * DAYS_PER_YEAR
+    if not span > 0:
+        raise ParameterError(f"until_age {until_age!r} must be after the start age {a0:g} y")
+    n = max(int(math.ceil(span / step_days)), 1)
+    return simulate(model, None, times=np.linspace(0.0, span, n + 1), params=pset,
+                    initial=healthy_state(model, pset, a0), rtol=1e-10, atol=1e-12)
 
 
 def _frozen_and_sinks(model: "Model") -> tuple[np.ndarray, np.ndarray]:
-    """Masks of states without inflow (held at their value) and of pure sinks (start at 0)."""
+    """Masks of states held at their value in a steady state (no inflow, or a clock such as
+    age) and of pure sinks (start at 0)."""
     c = model.compiled
-    return np.array(c.no_inflow), np.array(c.sinks)
+    return np.array(c.no_inflow) | np.array(c.clocks), np.array(c.sinks)
 
 
 def steady_state(
@@ -217,10 +298,11 @@ def initial_state(
     Parameters
     ----------
     initial : {"healthy", "poi"}, array or mapping
-        ``"healthy"``: the quasi-steady state of the species at ``age`` with the primordial
-        pool from the set's reserve anchors; ``"poi"``: the same with the pool reduced to the
-        set's stated POI fraction; an array (state order) or a mapping of state values
-        (missing states 0).
+        ``"healthy"``: the untreated individual at ``age``, integrated from the set's start
+        age (:func:`healthy_state`); ``"poi"``: that state with the primordial pool reduced
+        by the parameter ``poi_reserve_fraction`` and the other pools at quasi-steady state; an array
+        (state order) or a mapping of state values (missing states 0, a missing ``age`` the
+        reference age).
     age : float, optional
         Age in years (default: the set's reference age).
     """
@@ -228,23 +310,20 @@ def initial_state(
     if isinstance(initial, str):
         if initial not in ("healthy", "poi"):
             raise ParameterError(f"initial must be 'healthy', 'poi', an array or a mapping, not {initial!r}")
-        if age is None:
-            ref = pset.info.get("reference_age", {})
-            age = _number(ref.get("value", 30.0)) * conversion_factor(ref.get("unit", "year"), "year")
-        reserve = pset.info.get("reserve", {})
+        y = healthy_state(model, pset, age)
+        if initial == "healthy":
+            return y
+        reserve = pset.info.get("natural_history", {}).get("state", "F_prim")
         fixed = {}
-        state = reserve.get("state")
-        if state in model.index:
-            count = pset.memo(("reserve", float(age)), lambda: reserve_at_age(pset, float(age)))
-            if initial == "poi":
-                poi = pset.info.get("poi", {})
-                if "reserve_fraction" not in poi:
-                    raise ParameterError(f"the {pset.species} set states no [poi] reserve_fraction")
-                count *= float(poi["reserve_fraction"])
-            fixed[state] = count
+        if reserve in model.index:
+            fixed[reserve] = y[model.index[reserve]] * pset["poi_reserve_fraction"].value
+        if AGE in model.index:
+            fixed[AGE] = y[model.index[AGE]]
         return steady_state(model, pset, fixed)
     if isinstance(initial, Mapping):
         y = np.zeros(len(model.states))
+        if AGE in model.index and AGE not in initial:  # an adult unless said otherwise
+            y[model.index[AGE]] = reference_age(pset) if age is None else float(age)
         for name, value in initial.items():
             if name not in model.index:
                 raise ParameterError(f"initial state names unknown state {name!r}")

@@ -6,7 +6,7 @@ import pytest
 
 import poi_ode as po
 from conftest import insult_for
-from poi_ode.simulate import _frozen_and_sinks
+from poi_ode.simulate import _frozen_and_sinks, start_age
 
 # When to treat after the insult and when to read the effect: about one follicle transit
 # after the cells (mouse: 19 days of folliculogenesis; human: antral and late preantral stages).
@@ -27,14 +27,17 @@ def untreated(species_model):
     return _arm(species_model)
 
 
-def test_healthy_state_is_a_steady_state_in_the_normal_ranges(species_model):
+def test_start_state_is_steady_and_the_reference_state_in_the_normal_ranges(species_model):
+    """The natural history starts from a quasi-steady state (held: the primordial pool, the
+    clock); the state it reaches at the reference age lies in the set's sourced normal ranges."""
     model = species_model
-    y = po.initial_state(model)
+    y = po.healthy_state(model, age=start_age(model.parameter_set))
     p = model.compiled.prepare(model.parameter_set.vector(model))
     frozen, sinks = _frozen_and_sinks(model)
     free = ~(frozen | sinks)
     rate = model.compiled.rhs(0.0, y, p)
     np.testing.assert_allclose(rate[free], 0.0, atol=1e-9 * max(1.0, np.abs(y).max()))
+    y = po.initial_state(model)
     ranges = model.parameter_set.info["ranges"]
     assert ranges, "each species set states normal ranges with sources"
     for analyte, r in ranges.items():
@@ -43,17 +46,35 @@ def test_healthy_state_is_a_steady_state_in_the_normal_ranges(species_model):
         assert r["low"] <= value <= r["high"], (analyte, value, r)
 
 
-def test_human_reserve_declines_over_years_to_menopause(human):
-    years = np.arange(0, 26)
-    tr = po.simulate(human, None, times=years * 365.25)  # from the reference age of 30
-    f_prim = tr["F_prim"]
-    assert np.all(np.diff(f_prim) < 0)
-    # the model's own dynamics reach the sourcebook's ~1,000 follicles at 50.5 y within a factor 5
-    at_menopause = np.exp(np.interp(20.5, years, np.log(f_prim)))
-    assert 200 < at_menopause < 5000
-    # and FSH crosses the POI/menopause threshold of 25 IU/L between 45 and 55 years of age
-    crossing = 30 + np.interp(25.0, tr["FSH"], years)
-    assert 45 < crossing < 55
+def _published(study_id: str, analyte: str) -> float:
+    """A published value of the validation targets (copied by code from shared/evidence)."""
+    from poi_ode.validation import load_targets
+
+    return next(t["value"] for t in load_targets().values() if (t["study_id"], t["analyte"]) == (study_id, analyte))
+
+
+@pytest.mark.parametrize("start", [15.0, 25.0, 35.0, 45.0])
+def test_menopause_comes_at_49_to_53_years_whatever_the_start_age(human, start):
+    """NGF falls below 1,000 and FSH rises above 25 IU/L at 49-53 y (issue 10's window around the
+    mean age at natural menopause of Wallace and Kelsey 2004, 50.4 y at about 1,000 NGF), for a
+    woman started at any age: the healthy state is integrated from birth, not set from anchors."""
+    mean_age = _published("WallaceKelsey2004_FaddyGosden", "age at natural menopause")
+    assert 49.0 <= mean_age <= 53.0
+    tr = po.simulate(human, None, times=np.linspace(0.0, (60.0 - start) * 365.25, 3001), age=start)
+    age = start + tr.time / 365.25
+    assert 49.0 <= age[np.argmax(tr["F_prim"] < 1000.0)] <= 53.0
+    assert 49.0 <= age[np.argmax(tr["FSH"] > 25.0)] <= 53.0
+
+
+def test_a_woman_started_at_any_age_follows_the_course_from_birth(human):
+    """Within 15% in the reserve and AMH at every later age (issue 10), for starts from 15 to 45 y."""
+    from_birth = po.natural_history(human, 55.0, step_days=365.25 / 4)
+    for start in (15.0, 30.0, 45.0):
+        later = from_birth["age"] >= start
+        times = (from_birth["age"][later] - start) * 365.25
+        tr = po.simulate(human, None, times=times, age=start)
+        for name in ("F_prim", "AMH"):
+            np.testing.assert_allclose(tr[name], from_birth[name][later], rtol=0.15, err_msg=f"{name}, start {start}")
 
 
 def test_insult_lowers_amh_and_raises_fsh(species_model, untreated):
@@ -84,15 +105,36 @@ def test_msc_dose_response_is_monotonic_and_saturating(species_model, untreated)
     assert -np.diff(fsh)[-1] < -np.diff(fsh).min() / 2
 
 
-def test_intraovarian_beats_the_same_intravenous_dose(species_model, untreated):
+def _pooled_smd(outcome: str, subgroup: str) -> float:
+    """Random-effects SMD of the MSC meta-analysis (Front Endocrinol 2023, Table 2), read from shared/evidence."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "evidence" / "meta_msc_preclinical.csv"
+    if not path.exists():
+        pytest.skip("shared/evidence is not beside the checkout")
+    with path.open(encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["outcome"] == outcome and r["subgroup"] == subgroup
+                and r["model"] == "random"]
+    return float(rows[0]["estimate"])
+
+
+@pytest.mark.xfail(strict=True, reason="therapy not yet calibrated on the pooled evidence (issue 12): "
+                   "the model ranks intraovarian cells far above the same intravenous dose")
+def test_intravenous_and_intraovarian_cells_act_alike(species_model, untreated):
+    """Route changes the pooled rodent effect little: E2 SMD intravenous 2.91 vs intraovarian 2.40
+    (random effects, Front Endocrinol 2023 Table 2). The model's AMH effects of the two routes
+    must agree within a factor 2 (the review's criterion, defect 1)."""
+    published = _pooled_smd("E2", "route IV") / _pooled_smd("E2", "route intraovarian")
+    assert 0.5 <= published <= 2.0
     model = species_model
     s = _schedule(model)
     effect = {}
     for route in ("intraovarian", "intravenous"):
         tr = _arm(model, [po.Dose(s["treat"], "msc", 1e6 if model.species == "mouse" else 1e7, "cells", route)])
         effect[route] = tr.at(s["read"], "AMH") - untreated.at(s["read"], "AMH")
-    assert effect["intravenous"] > 0
-    assert effect["intraovarian"] > 2 * effect["intravenous"]
+    assert effect["intraovarian"] > 0
+    assert 0.5 <= effect["intravenous"] / effect["intraovarian"] <= 2.0
 
 
 def _effect_fade_time(tr, untreated, start):

@@ -34,11 +34,14 @@ def fitted(mouse):
 
 
 def test_synthetic_recovery_true_values_inside_intervals(fitted):
+    """Recovery within 3.3 standard errors (99.9%) for one seed; the 95% coverage itself is
+    tested over seeds by test_interval_coverage_is_near_nominal."""
     result, _ = fitted
     assert result.status == "converged" and result.success
     for name, true in TRUTH.items():
         p = result[name]
-        assert p.ci_low <= true <= p.ci_high, (name, p.ci_low, true, p.ci_high)
+        internal = (lambda v: np.log10(v)) if p.scale == "log" else (lambda v: v)
+        assert abs(internal(true) - internal(p.value)) <= 3.29 * p.stderr_internal, (name, p.value, true)
         assert p.identifiability.startswith("identifiable")
     assert result.n_observations == 36 and result.n_failed_simulations == 0
     assert 0.3 < result.reduced_chi2 < 3
@@ -232,3 +235,28 @@ def test_per_subject_parameters_from_individual_data(mouse):
     assert low == pytest.approx(5e-7, rel=0.3) and high == pytest.approx(2e-6, rel=0.3)
     fig = result.plot(mouse)
     assert any("m2" in ax.get_title() for ax in fig.axes)
+
+
+def test_age_axis_fit_recovers_the_reserve_from_cross_sectional_counts(human):
+    """Counts of women of different ages (one each, no time_days) are simulated on one untreated
+    course from birth; a fit of synthetic counts from known values recovers them."""
+    import pandas as pd
+
+    truth = {"k_act": 4.5e-4, "F_prim_start": 9.0e5}
+    pset = human.parameter_set.with_values(truth)
+    ages = np.array([0.0, 4, 9, 15, 21, 26, 31, 35, 39, 42, 45, 47, 49, 51])
+    exact = po.simulate(human, None, times=ages * 365.25, params=pset, initial=po.healthy_state(human, pset, 0.0))
+    rng = np.random.default_rng(3)
+    counts = exact["F_prim"] * np.exp(rng.normal(0.0, 0.2, ages.size))
+    frame = pd.DataFrame(dict(
+        study_id=["SYN"] * ages.size, arm="cross-section", subject=[f"w{k}" for k in range(ages.size)],
+        species="human", time_days="", age_years=ages, analyte="primordial", statistic="individual",
+        value=counts, unit="follicles", citation="synthetic", confidence="synthetic"))
+    data = po.read_dataset(frame)
+    result = fit(human, data, free=list(truth), sigma=0.2)
+    assert result.status == "converged"
+    assert len(result.config["arms"]) == 1  # fourteen women, one course
+    for name, true in truth.items():
+        p = result[name]
+        assert abs(np.log10(true) - np.log10(p.value)) <= 3.29 * p.stderr_internal, (name, p.value, true)
+    assert 0.2 < result.reduced_chi2 < 3

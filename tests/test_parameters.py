@@ -33,13 +33,12 @@ def test_every_value_has_unit_bounds_and_source(species):
 
 
 @pytest.mark.parametrize("species", SETS)
-def test_info_has_sourced_anchors_and_ranges(species):
+def test_info_has_sourced_start_age_and_ranges(species):
     pset = load_parameter_set(species)
-    for anchor in pset.info["reserve"]["anchors"]:
-        assert anchor["source"]
+    history = pset.info["natural_history"]
+    assert history["start_age"]["source"] and history["state"] == "F_prim"
     for r in pset.info["ranges"].values():
         assert r["low"] < r["high"] and r["source"]
-    assert pset.info["poi"]["source"]
 
 
 def test_values_convert_to_model_units(human):
@@ -50,7 +49,26 @@ def test_values_convert_to_model_units(human):
 
 def test_arithmetic_values_are_evaluated():
     pset = load_parameter_set("human")
-    assert pset["k_act"].value == pytest.approx(math.log(1e3) / (50.5 * 365.25))
+    assert pset["ovulation_quota"].value == pytest.approx(1 / 28)
+    assert load_parameter_set("mouse")["ovulation_quota"].value == pytest.approx(10 / 4.5)
+
+
+@pytest.mark.parametrize("species", SETS)
+def test_fitted_values_are_the_committed_estimates_they_cite(species):
+    """A value marked fitted names its fit, and the fit's committed estimate is the value. The fit
+    starts from the set's values, so it may move along flat directions within the optimiser's
+    tolerance (about 1e-4 relative): hence 2e-3."""
+    import re
+
+    from poi_ode.fitting import FitResult
+
+    root = Path(__file__).resolve().parents[1]
+    for p in load_parameter_set(species).parameters.values():
+        if p.kind != "fitted":
+            continue
+        name = re.match(r"fitted: fits/(\S+) ", p.source).group(1)
+        committed = FitResult.from_json(root / "fits" / name / "fit.json")
+        assert p.value == pytest.approx(committed[p.name].value, rel=2e-3), (p.name, name)
 
 
 def _write(tmp_path: Path, body: str) -> Path:

@@ -80,6 +80,12 @@ def test_censored_rows_are_refused_by_name(human, tmp_path):
         po.to_petab(human, data, tmp_path, free=["FSH_castrate"], initial="poi")
 
 
+def test_arms_on_the_age_axis_are_refused_by_name(human, tmp_path):
+    data = po.load_dataset("human_fsh_inhibin_e2_by_age").subset(study_id="Jain2003_day3")
+    with pytest.raises(po.PoiOdeError, match="Jain2003_day3/.* are not exported to PEtab yet"):
+        po.to_petab(human, data, tmp_path, free=["FSH_ref"])
+
+
 # ------------------------------------------------------------------------------- import back
 def test_import_gives_back_the_observations(fitted, exported, imported):
     before, after = fitted[0].frame, imported.dataset.frame

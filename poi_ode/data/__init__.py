@@ -6,6 +6,13 @@ observation), ``regimen, initial, age_years`` (how to simulate the arm), and pro
 (``citation, doi_or_pmcid, source_location, confidence, notes, digitised``, plus any other
 column, which is kept as it is). See ``docs/data.md``.
 
+Two time axes: an arm is either on the **day axis** (``time_days`` given on every row, days
+since the arm's first dose; ``age_years`` is the age at day 0, the same on every row) or on the
+**age axis** (``time_days`` blank and ``age_years`` given on every row: cross-sectional
+natural-history data, the untreated course observed at that age; no regimen). The harmonised
+frame says which in its ``axis`` column (``"day"`` or ``"age"``); :func:`is_age_axis` tells it
+for the rows of one arm.
+
 :func:`read_dataset` validates everything at once and raises :class:`DatasetError` listing
 every problem with its file, row and column; nothing is dropped or coerced silently. Values
 are harmonised to standard units per analyte (``value_std``, ``spread_std``, ``unit_std``)
@@ -38,6 +45,7 @@ __all__ = [
     "load_dataset",
     "read_digitized",
     "parse_regimen",
+    "is_age_axis",
 ]
 
 BUNDLED = Path(__file__).parent / "bundled"
@@ -169,6 +177,14 @@ def standard_unit(analyte: str, species: str, unit: str) -> str:
     return std
 
 
+def _cell_text(raw: Any) -> str:
+    """A table cell as stripped text; missing values (None, NaN, NA) are ""."""
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+        return ""
+    text = str(raw).strip()
+    return "" if text in ("nan", "None", "<NA>", "NaN") else text
+
+
 def _to_float(raw: Any) -> float | None:
     if raw is None:
         return None
@@ -225,13 +241,18 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
         problems.append(Problem(None, None, "the dataset has no rows"))
     if missing or frame.empty:
         return problems
-    text = frame.astype(str).apply(lambda col: col.str.strip()).replace({"nan": "", "None": "", "<NA>": ""})
+    text = frame.apply(lambda col: col.map(_cell_text))
     first_dose: dict[tuple[str, str], float] = {}
+    age_axis = _age_axis_rows(text)
     for i, row in text.iterrows():
         r = int(i) + 2 if isinstance(i, (int, np.integer)) else None
         for c in REQUIRED:
             if row[c] == "":
-                problems.append(Problem(r, c, "empty"))
+                if c == "time_days":
+                    if not age_axis[i]:
+                        problems.append(Problem(r, c, "empty: give time_days, or age_years for an observation on the age axis"))
+                else:
+                    problems.append(Problem(r, c, "empty"))
         species = row["species"]
         if species and species not in SPECIES:
             problems.append(Problem(r, "species", f"unknown species {species!r}; one of {SPECIES}"))
@@ -271,8 +292,13 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
         if row.get("initial", "") not in ("", "healthy", "poi"):
             problems.append(Problem(r, "initial", f"{row['initial']!r} is not 'healthy', 'poi' or empty"))
         age = row.get("age_years", "")
-        if age and not (_to_float(age) is not None and math.isfinite(_to_float(age)) and _to_float(age) > 0):
+        age_value = _to_float(age)
+        if age_axis[i]:
+            if age_value is None or not math.isfinite(age_value) or age_value < 0:
+                problems.append(Problem(r, "age_years", f"{age!r} is not a number >= 0 (the age, in years, of an observation on the age axis)"))
+        elif age and not (age_value is not None and math.isfinite(age_value) and age_value > 0):
             problems.append(Problem(r, "age_years", f"{age!r} is not a positive number"))
+    problems += _axis_problems(text, age_axis)
     # an arm's regimen must be the same on every row, and observations may not precede its first dose
     if "regimen" in text.columns:
         for (study, arm), group in text.groupby(["study_id", "arm"]):
@@ -285,11 +311,84 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
                     t = _to_float(row["time_days"])
                     if t is not None and math.isfinite(t) and t < start:
                         problems.append(Problem(int(i) + 2, "time_days", f"time {t:g} is before the arm's first dose (day {start:g})"))
-    key = [c for c in ("study_id", "arm", "subject", "time_days", "analyte", "statistic") if c in text.columns]
+    # on the age axis the age tells observations apart (on the day axis it is the same on every row of an arm)
+    key = [c for c in ("study_id", "arm", "subject", "time_days", "age_years", "analyte", "statistic") if c in text.columns]
     dup = text.duplicated(subset=key, keep="first")
     for i in np.flatnonzero(dup.to_numpy()):
         problems.append(Problem(int(text.index[i]) + 2, None, f"duplicate of an earlier row (same {', '.join(key)})"))
     return problems
+
+
+def _age_axis_rows(text: "pd.DataFrame") -> "pd.Series":
+    """Per row of a stripped text table: True where the row is on the age axis (time blank, age given)."""
+    time_blank = text["time_days"] == ""
+    if "age_years" not in text.columns:
+        return time_blank & False
+    return time_blank & (text["age_years"] != "")
+
+
+def _axis_problems(text: "pd.DataFrame", age_axis: "pd.Series") -> list[Problem]:
+    """Arm-level rules of the two time axes (see the module docstring)."""
+    problems: list[Problem] = []
+    if not age_axis.any() and "age_years" not in text.columns:
+        return problems
+    for (study, arm), group in text.groupby(["study_id", "arm"], sort=False):
+        rows = [int(i) for i in group.index]
+        on_age = [bool(age_axis[i]) for i in rows]
+        on_day = [text.at[i, "time_days"] != "" for i in rows]
+        if any(on_age) and any(on_day):
+            first_age = rows[on_age.index(True)] + 2
+            for i, day in zip(rows, on_day):
+                if day:
+                    problems.append(Problem(
+                        i + 2, "time_days",
+                        f"arm {study}/{arm} mixes the day axis (this row) and the age axis (time_days blank, "
+                        f"age_years given, e.g. row {first_age}): give time_days on every row of the arm or on none",
+                    ))
+        elif any(on_age):
+            if "regimen" in text.columns:
+                for i in rows:
+                    if text.at[i, "regimen"] != "":
+                        problems.append(Problem(
+                            i + 2, "regimen",
+                            f"arm {study}/{arm} is on the age axis (untreated natural history): its regimen must be empty",
+                        ))
+        elif "age_years" in text.columns:
+            ages = list(dict.fromkeys(text.loc[rows, "age_years"]))
+            if len(ages) > 1:
+                problems.append(Problem(
+                    rows[0] + 2, "age_years",
+                    f"arm {study}/{arm} has different ages at day 0 on different rows ({', '.join(repr(a) for a in ages)}); "
+                    "for observations by age leave time_days blank (the age axis)",
+                ))
+    return problems
+
+
+def is_age_axis(rows: "pd.DataFrame") -> bool:
+    """Whether the rows of one arm (as yielded by :func:`iter_arms`) are on the age axis.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Rows of one arm of a harmonised dataset (or any frame with ``time_days`` and
+        ``age_years``).
+
+    Returns
+    -------
+    bool
+        True if every row is an observation on the age axis: ``time_days`` blank (NaN) and
+        ``age_years`` given; the observation is then the untreated natural-history course at
+        ``age_years``. False for day-axis rows and for an empty frame.
+    """
+    if len(rows) == 0:
+        return False
+    if "axis" in rows.columns:
+        return bool((rows["axis"] == "age").all())
+    if "age_years" not in rows.columns:
+        return False
+    times = [_to_float(t) for t in rows["time_days"]]
+    ages = [_to_float(a) for a in rows["age_years"]]
+    return all((t is None or math.isnan(t)) and a is not None and not math.isnan(a) for t, a in zip(times, ages))
 
 
 def _spread_problems(row, r: int | None) -> list[Problem]:
@@ -375,7 +474,9 @@ def _harmonise(frame: "pd.DataFrame") -> "pd.DataFrame":
             out[c] = ""
     out["row"] = np.arange(len(out)) + 2
     out["analyte"] = [_analyte_name(a) for a in out["analyte"]]
-    out["time_days"] = out["time_days"].astype(float)
+    times = [None if t is None or math.isnan(t) else t for t in map(_to_float, out["time_days"])]
+    out["axis"] = ["age" if t is None and _cell_text(a) else "day" for t, a in zip(times, out["age_years"])]
+    out["time_days"] = [np.nan if t is None else t for t in times]  # age axis: no day is invented
     out["value"] = out["value"].astype(float)
     out["censored"] = out["censored"].fillna("").astype(str).str.strip()
     out["spread_type"] = out["spread_type"].fillna("").astype(str).str.strip().replace({"": "none"})
@@ -446,14 +547,18 @@ def read_dataset(source: "str | Path | pd.DataFrame", name: str | None = None) -
 
 
 def list_datasets() -> list[str]:
-    """Names of the bundled published datasets."""
-    return sorted(p.stem for p in BUNDLED.glob("*.csv"))
+    """Names of the bundled published datasets.
+
+    Every ``*.csv`` of the bundled folder except the converters' ledgers of skipped rows
+    (``*_skipped.csv``), which record what was left out and why and are not datasets.
+    """
+    return sorted(p.stem for p in BUNDLED.glob("*.csv") if not p.stem.endswith("_skipped"))
 
 
 def load_dataset(name: str) -> Dataset:
     """A bundled dataset by name (see :func:`list_datasets`), with every provenance column."""
     path = BUNDLED / f"{name}.csv"
-    if not path.exists():
+    if not path.exists() or name not in list_datasets():
         raise DatasetError([Problem(None, None, f"no bundled dataset {name!r}; bundled: {', '.join(list_datasets())}")], name)
     return read_dataset(path, name)
 
@@ -532,7 +637,7 @@ def read_digitized(
 
 def provenance_columns(dataset: Dataset) -> list[str]:
     """The provenance and other descriptive columns the dataset carries."""
-    known = set(REQUIRED) | set(OBSERVATION) | set(ARM) | {"row", "unit_std", "value_std", "spread_std", "se_std"}
+    known = set(REQUIRED) | set(OBSERVATION) | set(ARM) | {"row", "axis", "unit_std", "value_std", "spread_std", "se_std"}
     return [c for c in dataset.frame.columns if c not in known]
 
 

@@ -119,6 +119,10 @@ def to_petab(
         raise PoiOdeError(f"PEtab v1 has no censored measurements: rows {rows} are censored")
     if any(k for arm in problem.arms for k in arm.scale_keys):
         raise PoiOdeError("per-study assay scales are not exported to PEtab")
+    on_age_axis = [arm.label for arm in problem.arms if arm.age_axis]
+    if on_age_axis:
+        raise PoiOdeError(f"arms on the age axis ({', '.join(on_age_axis)}) are not exported to PEtab yet: their "
+                          "initial state is integrated from birth, which the exported conditions do not express")
     base = result.parameter_set(model.parameter_set) if result is not None else model.parameter_set
     p = base.vector(model)
     folder = Path(folder)

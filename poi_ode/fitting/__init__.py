@@ -14,6 +14,7 @@ import io
 import math
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -101,7 +102,7 @@ def fit(
     priors: Mapping[str, Mapping[str, float]] | None = None,
     use_set_priors: bool = True,
     error_model: str = "lognormal",
-    sigma: float = 0.3,
+    sigma: "float | Mapping[str, float]" = 0.3,
     regimens: Mapping[str, str] | None = None,
     initial: Mapping[str, Any] | str | None = None,
     scales: Sequence[str] = (),
@@ -138,7 +139,8 @@ def fit(
     error_model : {"lognormal", "proportional", "additive"}
         Residual model. The scale of each residual is the standard error of the published
         statistic where the data give SD or SEM and n, else ``sigma`` (a CV for log-normal and
-        proportional, a fraction of the analyte's mean observed value for additive).
+        proportional, a fraction of the analyte's mean observed value for additive): one number,
+        or one per analyte (``{"primordial": 0.9, "*": 0.3}``, ``"*"`` for the others).
     regimens, initial : mapping, optional
         Per arm (``"STUDY/ARM"`` or ``"ARM"``): regimen text (``DAY:AGENT:AMOUNT:UNIT[:ROUTE]; ...``)
         and initial state (``"healthy"``, ``"poi"``, ``"first_observation"``), overriding the
@@ -316,10 +318,11 @@ def _assemble(problem: FitProblem, best: dict, runs: list[dict], method: str, wa
     if problem.n_failures:
         warn.append(f"{problem.n_failures} simulations failed during the fit and were penalised "
                     f"(last: {problem.last_failure})")
-    assumed = sum(s.startswith("assumed") for s, u in zip(problem.sigma_source, problem.used) if u)
+    assumed = [s for s, u in zip(problem.sigma_source, problem.used) if u and s.startswith("assumed")]
     if assumed:
-        warn.append(f"{assumed} of {n_obs} observations carry no SD/SEM with n: their residual scale is assumed "
-                    f"({problem.error_model}, sigma={problem.sigma[np.array([s.startswith('assumed') for s in problem.sigma_source])][0]:g})")
+        kinds = ", ".join(f"{n} with {s.removeprefix('assumed ')}" for s, n in Counter(assumed).items())
+        warn.append(f"{len(assumed)} of {n_obs} observations carry no SD/SEM with n: their residual scale is "
+                    f"assumed ({kinds})")
     if dof > 0 and chi2 / dof > 4:
         warn.append(f"reduced chi2 {chi2 / dof:.2g} > 4: the model misfits or the spreads are too small")
     spread = [r["chi2"] for r in runs if math.isfinite(r["chi2"])]
@@ -356,12 +359,20 @@ def _observation_table(problem: FitProblem, pred: np.ndarray, res: np.ndarray):
     used_idx = np.flatnonzero(problem.used)
     residual = np.full(len(frame), np.nan)
     residual[used_idx] = res[: len(used_idx)]
+    unit_of: dict[int, tuple] = {}
+    for arm in problem.arms:
+        for k, i in enumerate(arm.rows):
+            unit_of[int(i)] = (arm, float(arm.times[arm.time_index[k]]))
     rows = []
     for i in range(len(frame)):
+        arm, sim_time = unit_of[i]
+        on_age_axis = frame["axis"].iloc[i] == "age" if "axis" in frame.columns else False
         rows.append(dict(
             row=int(frame["row"].iloc[i]), study=str(frame["study_id"].iloc[i]), arm=str(frame["arm"].iloc[i]),
-            subject=str(frame["subject"].iloc[i]).strip(),
-            time_days=float(frame["time_days"].iloc[i]), analyte=str(frame["analyte"].iloc[i]),
+            subject=arm.subject, individual=str(frame["subject"].iloc[i]).strip(),
+            time_days=sim_time if on_age_axis else float(frame["time_days"].iloc[i]),
+            age_years=float(frame["age_years"].iloc[i]) if on_age_axis else None,
+            analyte=str(frame["analyte"].iloc[i]),
             unit=str(frame["unit_std"].iloc[i]), observed=float(problem.observed[i]), predicted=float(pred[i]),
             sigma=float(problem.sigma[i]), sigma_source=problem.sigma_source[i],
             censored=str(frame["censored"].iloc[i]), used=bool(problem.used[i]), residual=float(residual[i]),

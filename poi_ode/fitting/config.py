@@ -11,12 +11,14 @@ and figures into ``fits/<name>/``. Format::
     free = ["t_half_AMH"]
     per_study = []
     error_model = "lognormal"
-    sigma = 0.3
+    sigma = 0.3                                 # or per analyte: [sigma] primordial = 0.9, "*" = 0.3
+    scales = []                                 # analytes with a per-study assay scale
     method = "least_squares"
     multistart = 0
     seed = 0
     profiles = true
     mcmc_steps = 0
+    use_in_predictions = true                   # false: a view (one source) of a joint calibration
     exclude = [{ study_id = "GUPTA2018", time_days = 56, reason = "dose not reported" }]
     [initial]        # per arm ("STUDY/ARM" or "ARM"): healthy, poi, first_observation
     [age]            # per arm, years
@@ -37,7 +39,7 @@ __all__ = ["run_config", "read_config", "write_outputs"]
 KEYS = {
     "name", "description", "species", "modules", "data", "free", "per_study", "error_model", "sigma", "method",
     "multistart", "seed", "profiles", "mcmc_steps", "mcmc_walkers", "exclude", "initial", "age", "regimens",
-    "priors", "scales",
+    "priors", "scales", "use_in_predictions",
 }
 
 
@@ -114,6 +116,7 @@ def run_config(path: str | Path, out: str | Path | None = None):
     )
     result.warnings.extend(notes)
     result.config["description"] = config.get("description", "")
+    result.config["use_in_predictions"] = bool(config.get("use_in_predictions", True))
     folder = Path(out) if out else Path(config["_folder"]) / config["name"]
     write_outputs(result, folder, model)
     return result

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ..simulate import DAYS_PER_YEAR
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
@@ -74,11 +77,13 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
         obs = [o for o in result.observations if (o["study"], o["arm"], o["subject"], o["analyte"]) == (*unit_key, analyte)]
         t_max = max(o["time_days"] for o in obs)
         grid = np.linspace(0, max(t_max * 1.15, 1.0), 200)
+        by_age = obs[0].get("age_years") is not None  # the age axis: days since the start age
+        x_of = (lambda t: arms[unit_key]["age"] + np.asarray(t) / DAYS_PER_YEAR) if by_age else (lambda t: t)
         ob = observable(model, analyte, unit)
         scale_key = f"scale_{analyte}__{study}"
         scale = result.values.get(scale_key, 1.0)
         tr = _curves(result, model, result.values, arms[unit_key], grid, None)
-        ax.plot(grid, tr[ob.variable] * ob.factor * scale, color="C0", lw=1.8, label="fit")
+        ax.plot(x_of(grid), tr[ob.variable] * ob.factor * scale, color="C0", lw=1.8, label="fit")
         if draws:
             curves = []
             for vals in draws:
@@ -88,7 +93,7 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
                     continue
             if curves:
                 lo, hi = np.percentile(np.array(curves), [2.5, 97.5], axis=0)
-                ax.fill_between(grid, lo, hi, color="C0", alpha=0.2, lw=0, label="95% band (parameters)")
+                ax.fill_between(x_of(grid), lo, hi, color="C0", alpha=0.2, lw=0, label="95% band (parameters)")
         for o in obs:
             err = None
             if o["sigma_source"].startswith("standard error"):
@@ -96,9 +101,12 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
                 err = Z * se
             marker = "v" if o["censored"] == "below" else ("^" if o["censored"] == "above" else "o")
             face = "white" if not o["used"] else "C3"
-            ax.errorbar(o["time_days"], o["observed"], yerr=err, fmt=marker, color="C3", mfc=face, capsize=3, ms=6)
-        ax.set_title(f"{study} / {arm}" + (f" / {subject}" if subject else ""), fontsize=9)
-        ax.set_xlabel("Time since first treatment [day]")
+            ax.errorbar(x_of(o["time_days"]), o["observed"], yerr=err, fmt=marker, color="C3", mfc=face, capsize=3, ms=6)
+        title = f"{study} / {arm}" + (f" / {subject}" if subject else "")
+        ax.set_title(textwrap.shorten(title, width=60, placeholder="..."), fontsize=9)
+        ax.set_xlabel("Age [year]" if by_age else "Time since first treatment [day]")
+        if by_age and analyte in ("primordial", "AMH"):
+            ax.set_yscale("log")
         ax.set_ylabel(f"{analyte} [{unit}]")
         ax.grid(alpha=0.3)
     for k in range(len(panels), nrows * ncols):
@@ -172,7 +180,8 @@ def plot_residuals(result: "FitResult"):
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
     for k, analyte in enumerate(analytes):
         sel = [o for o in obs if o["analyte"] == analyte]
-        a1.plot([o["time_days"] for o in sel], [o["residual"] for o in sel], "o", color=f"C{k}", label=analyte)
+        x = [o["age_years"] if o.get("age_years") is not None else o["time_days"] for o in sel]
+        a1.plot(x, [o["residual"] for o in sel], "o", color=f"C{k}", label=analyte)
         a2.plot([o["predicted"] for o in sel], [o["residual"] for o in sel], "o", color=f"C{k}")
     for ax in (a1, a2):
         ax.axhline(0, color="0.3", lw=1)
@@ -180,7 +189,8 @@ def plot_residuals(result: "FitResult"):
             ax.axhline(y, color="0.6", lw=0.8, ls="--")
         ax.set_ylabel("standardised residual")
         ax.grid(alpha=0.3)
-    a1.set_xlabel("Time since first treatment [day]")
+    by_age = any(o.get("age_years") is not None for o in obs)
+    a1.set_xlabel("Age [year] or day since first treatment" if by_age else "Time since first treatment [day]")
     a2.set_xlabel("prediction [analyte units]")
     a2.set_xscale("log")
     a1.legend(fontsize=8, frameon=False)

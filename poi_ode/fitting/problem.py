@@ -3,20 +3,22 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 from scipy.special import log_ndtr
 
-from ..data import Dataset, iter_arms, parse_regimen
+from ..data import Dataset, is_age_axis, iter_arms, parse_regimen
 from ..dosing import Regimen
 from ..errors import ParameterError, PoiOdeError
 from ..observe import observable
 from ..parameters import ParameterSet
-from ..simulate import initial_state, simulate
+from ..simulate import DAYS_PER_YEAR, initial_state, simulate, start_age
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from ..model.core import Model
 
 __all__ = ["FreeParameter", "Arm", "FitProblem", "ERROR_MODELS", "default_free"]
@@ -43,6 +45,26 @@ def default_free(model: "Model", dataset: Dataset, regimens: Mapping[tuple[str, 
     if not free and "AMH" in set(dataset.frame["analyte"]):
         free = ["t_half_AMH"]
     return [f for f in free if f in model.parameter_names]
+
+
+def simulation_units(dataset: Dataset, per_subject: bool) -> list[tuple[tuple[str, str, str], "pd.DataFrame"]]:
+    """The (study, arm, subject) groups to simulate. Individuals of an age-axis arm share one
+    simulation (one untreated course) unless parameters are estimated per subject."""
+    import pandas as pd
+
+    units: dict[tuple[str, str, str], list] = {}
+    for (study, arm, subject), rows in iter_arms(dataset):
+        key = (study, arm, "") if (subject and not per_subject and is_age_axis(rows)) else (study, arm, subject)
+        units.setdefault(key, []).append(rows)
+    return [(key, parts[0] if len(parts) == 1 else pd.concat(parts)) for key, parts in units.items()]
+
+
+def _age_or_none(raw: Any) -> float | None:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) else value
 
 
 def _safe(text: str) -> str:
@@ -95,6 +117,7 @@ class Arm:
     factors: np.ndarray
     scale_keys: list[str | None]
     subject: str = ""
+    age_axis: bool = False  # cross-sectional by age: times are days since the start age
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -148,7 +171,7 @@ class FitProblem:
         per_study: Sequence[str] = (),
         priors: Mapping[str, Mapping[str, float]] | None = None,
         error_model: str = "lognormal",
-        sigma: float = 0.3,
+        sigma: "float | Mapping[str, float]" = 0.3,
         regimens: Mapping[str, str] | None = None,
         initial: Mapping[str, Any] | str | None = None,
         scales: Sequence[str] = (),
@@ -160,8 +183,10 @@ class FitProblem:
             raise ParameterError("fit needs a model with a parameter set (use load_model)")
         if error_model not in ERROR_MODELS:
             raise ParameterError(f"error_model must be one of {ERROR_MODELS}, not {error_model!r}")
-        if not (sigma > 0 and math.isfinite(sigma)):
-            raise ParameterError(f"sigma must be a positive number, got {sigma!r}")
+        sigmas = dict(sigma) if isinstance(sigma, Mapping) else {"*": sigma}
+        for key, value in sigmas.items():
+            if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
+                raise ParameterError(f"sigma{'' if key == '*' else f'[{key!r}]'} must be a positive number, got {value!r}")
         base = model.parameter_set
         species = {s for s in dataset.species}
         if len(species) > 1 or (species and next(iter(species)) != base.species):
@@ -170,8 +195,9 @@ class FitProblem:
         arm_regimens: dict[tuple[str, str, str], Regimen] = {}
         arm_initial: dict[tuple[str, str, str], Any] = {}
         excluded: list[str] = []
-        units = [key for key, _ in iter_arms(dataset)]
-        for (study, arm, subject), rows in iter_arms(dataset):
+        grouped_units = simulation_units(dataset, bool(per_subject))
+        units = [key for key, _ in grouped_units]
+        for (study, arm, subject), rows in grouped_units:
             text = (regimens or {}).get(f"{study}/{arm}", (regimens or {}).get(arm, rows["regimen"].iloc[0]))
             arm_regimens[(study, arm, subject)] = parse_regimen(text) if text else Regimen()
             init = rows["initial"].iloc[0] or "healthy"
@@ -221,22 +247,38 @@ class FitProblem:
         unknown_priors = set(explicit) - set(names) - set(seen)
         if unknown_priors:
             raise ParameterError(f"priors given for parameters that are not free: {sorted(unknown_priors)}")
+        frame = dataset.frame
         for analyte in scales:
-            for study in dataset.studies:
+            measured = frame.loc[frame["analyte"] == analyte, "study_id"]
+            if measured.empty:
+                raise ParameterError(f"scales names {analyte!r}, which no study of the data measures")
+            for study in dict.fromkeys(measured):
                 free_params.append(FreeParameter(f"scale_{analyte}", study, "1", "log", -3.0, 3.0, 0.0, (0.0, 1.0),
                                                  (1e-3, 1e3)))
 
-        frame = dataset.frame
         observed = frame["value_std"].to_numpy(float)
         censored = np.array([{"below": -1, "above": 1}.get(c, 0) for c in frame["censored"]])
-        sig, source = _sigmas(frame, error_model, sigma)
+        sig, source = _sigmas(frame, error_model, sigmas)
         arms = []
-        for (study, arm, subject), rows in iter_arms(dataset):
+        for (study, arm, subject), rows in grouped_units:
             idx = rows.index.to_numpy()
             regimen = arm_regimens[(study, arm, subject)]
-            dose_times = {d.time for d in regimen}
-            # a sample taken at a dose time is taken before the dose
-            t_obs = np.array([t - 1e-6 if (t in dose_times and t > 0) else t for t in rows["time_days"]])
+            age = rows["age_years"].iloc[0]
+            if is_age_axis(rows):  # cross-sectional by age: one untreated course from the start age
+                if len(regimen) or arm_initial[(study, arm, subject)] != "healthy":
+                    raise PoiOdeError(f"{study}/{arm}: an arm on the age axis is the untreated natural history; "
+                                      "it takes no regimen and no initial state")
+                a0 = start_age(base)
+                ages = rows["age_years"].astype(float).to_numpy()
+                if np.any(ages < a0):
+                    row = int(rows["row"].iloc[int(np.argmin(ages))])
+                    raise PoiOdeError(f"row {row}, column age_years: age {ages.min():g} y is before the start of "
+                                      f"the {base.species} natural history ({a0:g} y)")
+                t_obs, age = (ages - a0) * DAYS_PER_YEAR, a0
+            else:
+                dose_times = {d.time for d in regimen}
+                # a sample taken at a dose time is taken before the dose
+                t_obs = np.array([t - 1e-6 if (t in dose_times and t > 0) else t for t in rows["time_days"]])
             times, inverse = np.unique(t_obs, return_inverse=True)
             obs = [observable(model, a, u) for a, u in zip(rows["analyte"], rows["unit_std"])]
             scale_keys = []
@@ -247,10 +289,10 @@ class FitProblem:
                         f"fit with scales=[{o.analyte!r}]"
                     )
                 scale_keys.append(f"scale_{o.analyte}__{_safe(study)}" if o.analyte in scales else None)
-            age = rows["age_years"].iloc[0]
             arms.append(
-                Arm(study, arm, regimen, arm_initial[(study, arm, subject)], float(age) if age else None, idx, times,
-                    inverse, [o.variable for o in obs], np.array([o.factor for o in obs]), scale_keys, subject)
+                Arm(study, arm, regimen, arm_initial[(study, arm, subject)], _age_or_none(age), idx, times,
+                    inverse, [o.variable for o in obs], np.array([o.factor for o in obs]), scale_keys, subject,
+                    is_age_axis(rows))
             )
         used = np.ones(len(frame), bool)
         for arm in arms:
@@ -295,9 +337,12 @@ class FitProblem:
         psets = self.parameter_sets(theta)
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         pred = np.full(len(self.observed), np.nan)
+        courses = self._natural_histories(psets)
         for arm in self.arms:
             try:
-                values = self.simulate_arm(arm, psets[arm.label], arm.times)
+                values = courses[arm.label] if arm.age_axis else self.simulate_arm(arm, psets[arm.label], arm.times)
+                if isinstance(values, PoiOdeError):
+                    raise values
             except PoiOdeError as exc:
                 if strict:
                     raise
@@ -308,6 +353,28 @@ class FitProblem:
                 scale = scales[arm.scale_keys[k]] if arm.scale_keys[k] else 1.0
                 pred[row] = values[var][arm.time_index[k]] * arm.factors[k] * scale
         return pred
+
+    def _natural_histories(self, psets: Mapping[str, ParameterSet]) -> dict[str, Any]:
+        """Values of the age-axis arms: one untreated course per parameter set, shared by every
+        study observed on the age axis (or the error that course raised)."""
+        groups: dict[int, list[Arm]] = {}
+        for arm in self.arms:
+            if arm.age_axis:
+                groups.setdefault(id(psets[arm.label]), []).append(arm)
+        out: dict[str, Any] = {}
+        for arms in groups.values():
+            times = np.unique(np.concatenate([a.times for a in arms]))
+            variables = sorted(set().union(*(a.variables for a in arms)))
+            try:
+                values = self.simulate_arm(replace(arms[0], times=times, variables=variables), psets[arms[0].label],
+                                           times)
+            except PoiOdeError as exc:
+                out.update({a.label: exc for a in arms})
+                continue
+            for a in arms:
+                at = np.searchsorted(times, a.times)
+                out[a.label] = {v: values[v][at] for v in a.variables}
+        return out
 
     def simulate_arm(self, arm: Arm, pset: ParameterSet, times: np.ndarray) -> dict[str, np.ndarray]:
         """Values of the arm's variables at ``times`` (pre-dose at day 0)."""
@@ -468,8 +535,9 @@ def _prior(fp: FreeParameter, spec: Mapping[str, float] | None, base: ParameterS
     raise ParameterError(f"prior for {fp.name!r}: give mean and sd, or median and sd_log10")
 
 
-def _sigmas(frame, error_model: str, sigma: float) -> tuple[np.ndarray, list[str]]:
-    """Residual scale per observation from its standard error, else the assumed ``sigma``.
+def _sigmas(frame, error_model: str, sigma: Mapping[str, float]) -> tuple[np.ndarray, list[str]]:
+    """Residual scale per observation from its standard error, else the assumed ``sigma`` of its
+    analyte (``"*"``: any other analyte).
 
     Log-normal: sigma_log = se / value (delta method) or ``sigma`` (a CV); proportional: se or
     ``sigma`` x prediction; additive: se or ``sigma`` x the mean observed value of the analyte.
@@ -483,12 +551,12 @@ def _sigmas(frame, error_model: str, sigma: float) -> tuple[np.ndarray, list[str
         if math.isfinite(se[i]) and se[i] > 0 and value[i] > 0:
             out[i] = se[i] / value[i] if error_model == "lognormal" else se[i]
             source.append("standard error of the statistic")
-        else:
-            if error_model == "lognormal":
-                out[i] = sigma
-            elif error_model == "proportional":
-                out[i] = sigma
-            else:
-                out[i] = sigma * max(means[i], 1e-12)
-            source.append(f"assumed ({error_model}, sigma={sigma:g})")
+            continue
+        analyte = frame["analyte"].iloc[i]
+        if analyte not in sigma and "*" not in sigma:
+            raise ParameterError(f"row {int(frame['row'].iloc[i])}: {analyte} has no standard error and sigma "
+                                 f"gives none for it: add sigma[{analyte!r}] (or a '*' default)")
+        s = sigma.get(analyte, sigma.get("*"))
+        out[i] = s * max(means[i], 1e-12) if error_model == "additive" else s
+        source.append(f"assumed ({error_model}, sigma={s:g})")
     return out, source

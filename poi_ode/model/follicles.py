@@ -1,6 +1,8 @@
 """Follicle pools: primordial reserve, growing stages, atresia and ovulation sinks."""
 from __future__ import annotations
 
+import sympy as sp
+
 from .core import Module
 
 FOLLICLES = "follicles"
@@ -12,8 +14,11 @@ def follicle_module(fsh_unit: str = "IU/L", amh_unit: str = "ng/mL") -> Module:
     Stages: primordial -> primary -> secondary -> small antral -> large antral -> ovulation.
     Each growing stage has a mean residence time ``tau`` and a survival fraction ``s`` (the
     share that matures rather than becoming atretic), so maturation is s/tau and atresia
-    (1-s)/tau times a modifier. Every follicle that leaves a pool enters the next pool or one
-    of the two cumulative sinks, so the total is conserved.
+    (1-s)/tau times a modifier. Ovulation is the maturing flux of large antral follicles capped
+    by the species' quota (a smooth minimum: about one per 28-day cycle in women); the rest of
+    the cohort becomes atretic. Every follicle that leaves a pool enters the next pool or one
+    of the two cumulative sinks, so the total is conserved. The module also keeps the clock
+    ``age`` (years), which sets the pubertal rise of AMH output per follicle.
 
     Parameters
     ----------
@@ -26,8 +31,10 @@ def follicle_module(fsh_unit: str = "IU/L", amh_unit: str = "ng/mL") -> Module:
         "accelerated by damage ('burn-out') and, possibly, by the paracrine signal. Circulating "
         "chemotherapy kills primordial follicles directly. Growing follicles mature stage by stage; atresia "
         "rises with pro-inflammatory tone and damage and falls with paracrine protection. "
-        "Small antral follicles need FSH to be selected. Atretic and ovulated follicles are "
-        "counted in cumulative sinks.",
+        "Small antral follicles need FSH to be selected. Ovulation is capped by the species' quota "
+        "(dominance): follicles beyond it become atretic. Atretic and ovulated follicles are "
+        "counted in cumulative sinks. Age advances as a clock state; AMH output per follicle "
+        "rises through puberty with it.",
     )
     F0 = m.state("F_prim", FOLLICLES, "primordial (non-growing) follicles", r"F_{0}")
     F1 = m.state("F_pri", FOLLICLES, "primary follicles", r"F_{1}")
@@ -36,6 +43,7 @@ def follicle_module(fsh_unit: str = "IU/L", amh_unit: str = "ng/mL") -> Module:
     F4 = m.state("F_la", FOLLICLES, "large antral (selectable to preovulatory) follicles", r"F_{4}")
     F_atr = m.state("F_atretic", FOLLICLES, "cumulative atretic follicles (sink)", r"F_{\mathrm{atr}}")
     F_ovu = m.state("F_ovulated", FOLLICLES, "cumulative ovulated follicles (sink)", r"F_{\mathrm{ovu}}")
+    age = m.state("age", "year", "age of the individual (a clock: one year per year)", r"a")
 
     AMH_ref = m.param("AMH_ref", amh_unit, "reference (healthy adult) serum AMH", r"\mathrm{AMH}_{\mathrm{ref}}")
     FSH_ref = m.param("FSH_ref", fsh_unit, "reference (healthy adult) serum FSH", r"\mathrm{FSH}_{\mathrm{ref}}")
@@ -55,6 +63,17 @@ def follicle_module(fsh_unit: str = "IU/L", amh_unit: str = "ng/mL") -> Module:
     a_D = m.param("a_atr_D", "1", "rise of atresia per unit damage", r"a_{D}")
     p_max = m.param("p_protect", "1", "maximal protection from atresia and kill by the paracrine signal", r"p_{\max}", (0, 1))
     K_F = m.param("K_FSH", fsh_unit, "FSH level of half-maximal antral selection", r"K_{\mathrm{FSH}}")
+
+    q_ovu = m.param(
+        "ovulation_quota", "follicles/day", "largest ovulation rate: ovulations per cycle over the cycle length",
+        r"q_{\mathrm{ovu}}",
+    )
+    a50 = m.param("age_AMH50", "year", "age at half-mature AMH output per follicle (puberty)", r"a_{50}")
+    w_a = m.param("w_AMH_age", "year", "width of the pubertal rise of AMH output (logistic scale)", r"w_{a}")
+    m.param("F_prim_start", FOLLICLES, "primordial follicles at the start age of the natural history (initial condition)",
+            r"F_{0,\mathrm{start}}")
+    m.param("poi_reserve_fraction", "1", "primordial pool of the 'poi' initial state relative to the healthy pool "
+            "at the same age (initial condition)", r"f_{\mathrm{POI}}", (0, 1))
 
     tau = {}
     surv = {}
@@ -82,15 +101,31 @@ def follicle_module(fsh_unit: str = "IU/L", amh_unit: str = "ng/mL") -> Module:
         "FSH-dependent selection of small antral follicles, 1 at reference FSH", r"g_{\mathrm{FSH}}",
     )
 
+    m.flow(None, age, sp.Rational(4, 1461), "ageing (1 year per 365.25 days)")
+    m.assign(
+        "amh_maturity", 1 / (1 + sp.exp((a50 - age) / w_a)), "1",
+        "AMH output per follicle relative to the mature ovary: rises through puberty", r"m_{\mathrm{AMH}}",
+    )
+    x_q = surv["la"] * F4 / (tau["la"] * q_ovu)
+    ovulation = m.assign(  # a smooth minimum of the maturing flux and the quota (exponent 4: 84% at equality)
+        "ovulation_rate", q_ovu * x_q / (1 + x_q**4) ** sp.Rational(1, 4), "follicles/day",
+        "ovulations per day: the maturing large antral follicles, capped by the quota (dominance)",
+        r"r_{\mathrm{ovu}}",
+    )
     m.flow(F0, F1, k_act * act_mod * F0, "activation")
     m.flow(F0, F_atr, (k_pd + kill * protect) * F0, "primordial death and chemotherapy kill")
     pools = (("pri", F1, F2), ("sec", F2, F3), ("sa", F3, F4), ("la", F4, F_ovu))
     for stage, src, dst in pools:
+        atresia = (1 - surv[stage]) / tau[stage] * atr_mod * src
+        if stage == "la":  # one follicle (the species' quota) is selected; the rest of the cohort is atretic
+            m.flow(src, dst, ovulation, "ovulation")
+            m.flow(src, F_atr, atresia + surv[stage] / tau[stage] * src - ovulation, "atresia of la follicles")
+            continue
         mature = surv[stage] / tau[stage]
         if stage == "sa":
             mature = mature * g_FSH
-        m.flow(src, dst, mature * src, "ovulation" if stage == "la" else f"maturation of {stage} follicles")
-        m.flow(src, F_atr, (1 - surv[stage]) / tau[stage] * atr_mod * src, f"atresia of {stage} follicles")
+        m.flow(src, dst, mature * src, f"maturation of {stage} follicles")
+        m.flow(src, F_atr, atresia, f"atresia of {stage} follicles")
 
     m.assign("AFC", F3 + F4, FOLLICLES, "antral follicle count (small and large antral)")
     m.assign("growing", F1 + F2 + F3 + F4, FOLLICLES, "all growing follicles")

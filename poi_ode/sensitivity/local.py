@@ -4,8 +4,10 @@ For the chosen parameters p (declared units), ``S = dy/dp`` obeys ``dS/dt = J S 
 with the analytic Jacobian ``J`` and the analytic ``df/dp`` of the compiled model; it is
 integrated together with the states across dose events (doses do not depend on p, so S does
 not jump). The initial sensitivity of a computed steady state follows from the implicit
-function theorem (``dy*/dp = -J_ff^-1 df_f/dp`` on the states that are solved for), and is
-zero for states held fixed (the primordial pool from the reserve anchors) or given.
+function theorem (``dy*/dp = -J_ff^-1 (df_f/dp + J_fh dy_h/dp)`` on the states that are solved
+for, ``h`` the held ones); a healthy state is integrated from the start age of the natural
+history, its sensitivities with it, from the start state's (where ``dF_prim/dF_prim_start = 1``).
+A given initial state has none.
 
 Outputs (the model's assignments ``g(t, y, p)``: AFC, paracrine effect...) have sensitivities
 ``dg/dy S + dg/dp``, with both derivatives taken by sympy from the output expressions.
@@ -27,10 +29,15 @@ from scipy.integrate import ODEintWarning, odeint
 from ..dosing import as_regimen
 from ..errors import ParameterError, SimulationError
 from ..simulate import (
+    AGE,
+    DAYS_PER_YEAR,
     _frozen_and_sinks,
+    healthy_state,
     initial_state,
     integrate_across_doses,
+    reference_age,
     resolve_parameters,
+    start_age,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -217,14 +224,19 @@ def forward(
         raise ParameterError("times must be a non-empty, strictly increasing sequence of days >= 0")
     n, k = len(model.states), len(cols)
 
-    y0 = initial_state(model, initial, pset, age)
-    S0 = np.zeros((n, k))
-    if isinstance(initial, str):
-        frozen, sinks = _frozen_and_sinks(model)
-        free = np.flatnonzero(~(frozen | sinks))
-        J = c.jac(0.0, y0, q)[np.ix_(free, free)]
-        F = c.dfdp(0.0, y0, q)[np.ix_(free, cols)]
-        S0[free] = -np.linalg.solve(J, F)
+    frozen, sinks = _frozen_and_sinks(model)
+    free = np.flatnonzero(~(frozen | sinks))
+    held = np.flatnonzero(frozen)
+
+    def steady_sensitivity(y: np.ndarray, S_held: np.ndarray) -> np.ndarray:
+        """dy*/dp of a quasi-steady state whose held states have sensitivities ``S_held``."""
+        S = np.zeros((n, k))
+        S[held] = S_held
+        J = c.jac(0.0, y, q)
+        rhs_p = c.dfdp(0.0, y, q)[np.ix_(free, cols)] + J[np.ix_(free, held)] @ S_held
+        S[free] = -np.linalg.solve(J[np.ix_(free, free)], rhs_p)
+        return S
+
     resolved = as_regimen(regimen).resolve(model, p)
 
     # the sensitivity columns follow the states one after the other (z = y, S[:, 0], S[:, 1], ...),
@@ -255,12 +267,49 @@ def forward(
                 f"sensitivity integration failed between day {seg[0]:g} and {seg[-1]:g}: {info['message']}")
         return sol
 
+    y0, S0 = _initial_with_sensitivity(model, pset, initial, age, names, steady_sensitivity, segment)
     # doses add to states only (indices below n); they do not depend on p, so S does not jump
     out = integrate_across_doses(np.concatenate([y0, S0.T.ravel()]), grid, resolved, segment)
     states, S = out[:, :n], out[:, n:].reshape(grid.size, k, n).transpose(0, 2, 1)
     dgdy, dgdp = output_jacobians(model)(grid, states, p)
     return Sensitivities(grid, states, S, model.state_names, names, p[cols], c.output_names,
                          c.outputs(grid, states, q), dgdy @ S + dgdp[:, :, cols])
+
+
+def _initial_with_sensitivity(model, pset, initial, age, names, steady_sensitivity, segment):
+    """Initial state and its sensitivities: integrated from the start age for ``"healthy"``
+    (the start state by the implicit function theorem, ``F_prim_start`` held), then the
+    quasi-steady state at the reduced pool for ``"poi"``; zero for a given state."""
+    n, k = len(model.states), len(names)
+    y0 = initial_state(model, initial, pset, age)
+    if not isinstance(initial, str):
+        return y0, np.zeros((n, k))
+    frozen, sinks = _frozen_and_sinks(model)
+    held = np.flatnonzero(frozen)
+    reserve = pset.info.get("natural_history", {}).get("state", "F_prim")
+    if not (AGE in model.index and "F_prim_start" in model.parameter_names):
+        return y0, steady_sensitivity(y0, np.zeros((held.size, k)))
+    a0 = start_age(pset)
+    age = reference_age(pset) if age is None else float(age)
+    start = healthy_state(model, pset, a0)
+    S_held = np.zeros((held.size, k))
+    if "F_prim_start" in names:  # d F_prim(start) / d F_prim_start = 1 (declared units)
+        S_held[list(held).index(model.index[reserve]), names.index("F_prim_start")] = 1.0
+    S = steady_sensitivity(start, S_held)
+    y = start
+    if age > a0:
+        out = segment(np.concatenate([start, S.T.ravel()]), np.array([0.0, (age - a0) * DAYS_PER_YEAR]))[-1]
+        y, S = out[:n], out[n:].reshape(k, n).T.copy()
+    S[sinks] = 0.0
+    if initial == "healthy":
+        return y0, S
+    fraction = pset["poi_reserve_fraction"].value
+    pool = list(held).index(model.index[reserve])
+    S_held = S[held].copy()
+    S_held[pool] *= fraction
+    if "poi_reserve_fraction" in names:  # d (f F_prim) / d f = F_prim
+        S_held[pool, names.index("poi_reserve_fraction")] += y[model.index[reserve]]
+    return y0, steady_sensitivity(y0, S_held)
 
 
 # ----------------------------------------------------------------------------- endpoints
