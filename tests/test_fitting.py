@@ -260,3 +260,17 @@ def test_age_axis_fit_recovers_the_reserve_from_cross_sectional_counts(human):
         p = result[name]
         assert abs(np.log10(true) - np.log10(p.value)) <= 3.29 * p.stderr_internal, (name, p.value, true)
     assert 0.2 < result.reduced_chi2 < 3
+
+
+def test_gaussian_draws_follow_the_covariance_and_stay_on_a_flat_direction():
+    from poi_ode.fitting.result import gaussian_draws
+
+    rng = np.random.default_rng(0)
+    cov = np.array([[1.0, 0.6], [0.6, 2.0]])
+    draws = gaussian_draws(rng, np.array([1.0, -1.0]), cov, 20000)
+    np.testing.assert_allclose(np.cov(draws.T), cov, atol=0.05)
+    np.testing.assert_allclose(draws.mean(axis=0), [1.0, -1.0], atol=0.03)
+    flat = np.array([[1.0, 1.0 + 1e-12], [1.0 + 1e-12, 1.0]])  # correlation +1, indefinite by round-off
+    line = gaussian_draws(rng, np.zeros(2), flat, 1000)
+    np.testing.assert_allclose(line[:, 0], line[:, 1], atol=1e-5)
+    assert line[:, 0].std() > 0.9

@@ -289,7 +289,7 @@ def closed_form_errors(human: Model) -> dict[str, tuple[float, str]]:
     - exosomes i.v.: plasma ``A e^{-k_pl t}``, ovary ``f_ov`` x Bateman(k_pl, k_ov);
     - MSC intraovarian with crowding (damage-enhanced homing off):
       ``M(t) = K M0 e^{-kt} / (K + M0 (1 - e^{-kt}))``;
-    - chemotherapy (insult and follicle modules alone, burn-out off): ``A e^{-kt}``, and the
+    - chemotherapy (insult and follicle modules alone, burn-out and AMH restraint off): ``A e^{-kt}``, and the
       primordial pool treated/untreated ``= exp(-kappa A (1 - e^{-kt}))``.
     """
     from ..dosing import Dose
@@ -324,7 +324,7 @@ def closed_form_errors(human: Model) -> dict[str, tuple[float, str]]:
     out["MSC intraovarian with crowding (M_ov)"] = worst(("M_ov", tr["M_ov"], crowded))
 
     sub = compose(["insult", "follicles"], units=pset.info["units"])
-    sub.attach(pset.with_values(b_act_D=0.0))
+    sub.attach(pset.with_values(b_act_D=0.0, K_AMH=0.0))  # activation first-order: no burn-out, no AMH restraint
     y0, dose = {"F_prim": 1e4}, 30.0
     treated = simulate(sub, [Dose(0, "cyclophosphamide", dose, "mg/kg")], times=t, initial=y0, **tight)
     control = simulate(sub, None, times=t, initial=y0, **tight)

@@ -102,7 +102,7 @@ def fit(
     priors: Mapping[str, Mapping[str, float]] | None = None,
     use_set_priors: bool = True,
     error_model: str = "lognormal",
-    sigma: "float | Mapping[str, float]" = 0.3,
+    sigma: "float | Mapping[str, float | str]" = 0.3,
     regimens: Mapping[str, str] | None = None,
     initial: Mapping[str, Any] | str | None = None,
     scales: Sequence[str] = (),
@@ -140,7 +140,9 @@ def fit(
         Residual model. The scale of each residual is the standard error of the published
         statistic where the data give SD or SEM and n, else ``sigma`` (a CV for log-normal and
         proportional, a fraction of the analyte's mean observed value for additive): one number,
-        or one per analyte (``{"primordial": 0.9, "*": 0.3}``, ``"*"`` for the others).
+        or one per analyte (``{"primordial": 0.9, "*": 0.3}``, ``"*"`` for the others). For an
+        analyte given ``"spread"``, the published between-subject spread (SD, or IQR / 1.349) is
+        the scale where a row prints one: a typical individual fitted to population summaries.
     regimens, initial : mapping, optional
         Per arm (``"STUDY/ARM"`` or ``"ARM"``): regimen text (``DAY:AGENT:AMOUNT:UNIT[:ROUTE]; ...``)
         and initial state (``"healthy"``, ``"poi"``, ``"first_observation"``), overriding the

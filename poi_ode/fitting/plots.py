@@ -61,10 +61,12 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
     arms = {(a["study"], a["arm"], a["subject"]): a for a in result.config["arms"]}
     draws = []
     if bands and result.covariance is not None:
+        from .result import gaussian_draws
+
         rng = np.random.default_rng(seed)
         theta = result.internal_estimate()
         cov = np.array(result.covariance)
-        for z in rng.multivariate_normal(theta, cov, size=bands):
+        for z in gaussian_draws(rng, theta, cov, bands):
             vals = {}
             for p, x in zip(result.parameters, z):
                 lo, hi = (p.lower_bound, p.upper_bound) if p.scale != "log" else (math.log10(p.lower_bound), math.log10(p.upper_bound))

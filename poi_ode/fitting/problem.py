@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["FreeParameter", "Arm", "FitProblem", "ERROR_MODELS", "default_free"]
 
 ERROR_MODELS = ("lognormal", "proportional", "additive")
+SPREAD = "spread"
+"""``sigma`` value of an analyte fitted with its published between-subject spread."""
 PENALTY = 1e3
 """Residual given to every observation of an arm whose simulation fails."""
 
@@ -185,8 +187,11 @@ class FitProblem:
             raise ParameterError(f"error_model must be one of {ERROR_MODELS}, not {error_model!r}")
         sigmas = dict(sigma) if isinstance(sigma, Mapping) else {"*": sigma}
         for key, value in sigmas.items():
+            if value == SPREAD:
+                continue
             if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
-                raise ParameterError(f"sigma{'' if key == '*' else f'[{key!r}]'} must be a positive number, got {value!r}")
+                raise ParameterError(f"sigma{'' if key == '*' else f'[{key!r}]'} must be a positive number or "
+                                     f"{SPREAD!r}, got {value!r}")
         base = model.parameter_set
         species = {s for s in dataset.species}
         if len(species) > 1 or (species and next(iter(species)) != base.species):
@@ -535,28 +540,37 @@ def _prior(fp: FreeParameter, spec: Mapping[str, float] | None, base: ParameterS
     raise ParameterError(f"prior for {fp.name!r}: give mean and sd, or median and sd_log10")
 
 
-def _sigmas(frame, error_model: str, sigma: Mapping[str, float]) -> tuple[np.ndarray, list[str]]:
-    """Residual scale per observation from its standard error, else the assumed ``sigma`` of its
-    analyte (``"*"``: any other analyte).
+def _sigmas(frame, error_model: str, sigma: Mapping[str, "float | str"]) -> tuple[np.ndarray, list[str]]:
+    """Residual scale per observation: its standard error, else the assumed ``sigma`` of its
+    analyte (``"*"``: any other analyte). An analyte whose sigma is ``"spread"`` uses the
+    published between-subject spread instead (SD, or IQR / 1.349), where the row gives one: the
+    scale for fitting a typical individual to population summaries.
 
     Log-normal: sigma_log = se / value (delta method) or ``sigma`` (a CV); proportional: se or
     ``sigma`` x prediction; additive: se or ``sigma`` x the mean observed value of the analyte.
     """
     se = frame["se_std"].to_numpy(float)
+    spread = frame["spread_std"].to_numpy(float)
     value = frame["value_std"].to_numpy(float)
     out = np.empty(len(frame))
     source = []
     means = frame.groupby("analyte")["value_std"].transform("mean").to_numpy(float)
     for i in range(len(frame)):
+        analyte = frame["analyte"].iloc[i]
+        s = sigma.get(analyte, sigma.get("*"))
+        if s == SPREAD and math.isfinite(spread[i]) and spread[i] > 0 and value[i] > 0:
+            out[i] = spread[i] / value[i] if error_model == "lognormal" else spread[i]
+            source.append("published between-subject spread")
+            continue
         if math.isfinite(se[i]) and se[i] > 0 and value[i] > 0:
             out[i] = se[i] / value[i] if error_model == "lognormal" else se[i]
             source.append("standard error of the statistic")
             continue
-        analyte = frame["analyte"].iloc[i]
-        if analyte not in sigma and "*" not in sigma:
+        if s == SPREAD:
+            s = sigma.get("*") if analyte in sigma else None
+        if s is None or s == SPREAD:
             raise ParameterError(f"row {int(frame['row'].iloc[i])}: {analyte} has no standard error and sigma "
-                                 f"gives none for it: add sigma[{analyte!r}] (or a '*' default)")
-        s = sigma.get(analyte, sigma.get("*"))
+                                 f"gives no number for it: add sigma[{analyte!r}] (or a '*' default)")
         out[i] = s * max(means[i], 1e-12) if error_model == "additive" else s
         source.append(f"assumed ({error_model}, sigma={s:g})")
     return out, source

@@ -16,12 +16,25 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
     from ..parameters import ParameterSet
 
-__all__ = ["FitResult", "ParameterEstimate"]
+__all__ = ["FitResult", "ParameterEstimate", "gaussian_draws"]
 
 Z95 = 1.959963984540054
 CHI2_95_1DF = 3.841458820694124
 FLAT_RTOL = 1e-8
 """A singular value of the residual Jacobian below this fraction of the largest one is a flat direction."""
+
+
+def gaussian_draws(rng: np.random.Generator, mean: np.ndarray, cov: np.ndarray, size: int) -> np.ndarray:
+    """``size`` draws of N(mean, cov), shape (size, len(mean)).
+
+    The covariance of a fit with a flat direction can be indefinite by round-off (a correlation
+    of +1.00): it is symmetrised and its negative eigenvalues set to 0, so the draws follow the
+    covariance along every direction it resolves and stay on the flat one.
+    """
+    cov = (np.asarray(cov, float) + np.asarray(cov, float).T) / 2
+    values, vectors = np.linalg.eigh(cov)
+    root = vectors * np.sqrt(np.clip(values, 0.0, None))
+    return np.asarray(mean, float) + rng.standard_normal((size, len(mean))) @ root.T
 
 
 def jacobian_information(jac: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -51,9 +51,7 @@ MODULE_BUILDERS: dict[str, Callable[[Mapping[str, str]], Module]] = {
     "paracrine": lambda units: paracrine_module(),
     "cytokines": lambda units: cytokine_module(),
     "insult": lambda units: insult_module(),
-    "follicles": lambda units: follicle_module(
-        fsh_unit=_hormone_units(units)["fsh_unit"], amh_unit=_hormone_units(units)["amh_unit"]
-    ),
+    "follicles": lambda units: follicle_module(fsh_unit=_hormone_units(units)["fsh_unit"]),
     "hormones": lambda units: hormone_module(**_hormone_units(units)),
 }
 """Builders of the bundled modules, by name; each takes the species' hormone units."""

@@ -8,7 +8,7 @@ from .core import Module
 FOLLICLES = "follicles"
 
 
-def follicle_module(fsh_unit: str = "IU/L", amh_unit: str = "ng/mL") -> Module:
+def follicle_module(fsh_unit: str = "IU/L") -> Module:
     """Build the follicle module (counts per individual, both ovaries).
 
     Stages: primordial -> primary -> secondary -> small antral -> large antral -> ovulation.
@@ -22,12 +22,13 @@ def follicle_module(fsh_unit: str = "IU/L", amh_unit: str = "ng/mL") -> Module:
 
     Parameters
     ----------
-    fsh_unit, amh_unit : str
-        Units of the FSH and AMH inputs (species-dependent assays).
+    fsh_unit : str
+        Unit of the FSH input (species-dependent assays).
     """
     m = Module(
         "follicles",
-        "Primordial follicles are activated first-order; activation is restrained by AMH and "
+        "Primordial follicles are activated first-order; activation is restrained by the AMH of the "
+        "growing follicles (a paracrine signal: the pubertal rise of serum AMH does not act on it) and "
         "accelerated by damage ('burn-out') and, possibly, by the paracrine signal. Circulating "
         "chemotherapy kills primordial follicles directly. Growing follicles mature stage by stage; atresia "
         "rises with pro-inflammatory tone and damage and falls with paracrine protection. "
@@ -45,17 +46,19 @@ def follicle_module(fsh_unit: str = "IU/L", amh_unit: str = "ng/mL") -> Module:
     F_ovu = m.state("F_ovulated", FOLLICLES, "cumulative ovulated follicles (sink)", r"F_{\mathrm{ovu}}")
     age = m.state("age", "year", "age of the individual (a clock: one year per year)", r"a")
 
-    AMH_ref = m.param("AMH_ref", amh_unit, "reference (healthy adult) serum AMH", r"\mathrm{AMH}_{\mathrm{ref}}")
     FSH_ref = m.param("FSH_ref", fsh_unit, "reference (healthy adult) serum FSH", r"\mathrm{FSH}_{\mathrm{ref}}")
-    AMH = m.input("AMH", AMH_ref, amh_unit, "serum AMH (hormone module)")
     FSH = m.input("FSH", FSH_ref, fsh_unit, "serum FSH (hormone module)")
     D = m.input("D", 0, "1", "ovarian damage index (insult module)")
     Phi = m.input("Phi", 0, "1", "fractional paracrine effect (paracrine module)")
     C_pro = m.input("C_pro", 1, "1", "pro-inflammatory tone (cytokine module)")
     kill = m.input("cytotoxic_kill", 0, "1/day", "primordial kill rate by chemotherapy (insult module)")
 
-    k_act = m.param("k_act", "1/day", "primordial activation rate constant at reference AMH", r"k_{\mathrm{act}}")
-    K_AMH = m.param("K_AMH", "1", "strength of AMH restraint on activation", r"K_{\mathrm{AMH}}")
+    k_act = m.param("k_act", "1/day", "primordial activation rate constant at the reference AMH signal",
+                    r"k_{\mathrm{act}}")
+    K_AMH = m.param("K_AMH", "1", "strength of the restraint of activation by intra-ovarian AMH", r"K_{\mathrm{AMH}}")
+    AFC_ref = m.param("AFC_ref", FOLLICLES, "reference antral follicle count", r"\mathrm{AFC}_{\mathrm{ref}}")
+    w_sec = m.param("w_AMH_sec", "1", "AMH output of a secondary relative to a small antral follicle",
+                    r"w_{\mathrm{sec}}")
     b_D = m.param("b_act_D", "1", "rise of activation per unit damage (burn-out)", r"b_{D}")
     b_P = m.param("b_act_P", "1", "maximal rise of activation by the paracrine signal", r"b_{P}")
     k_pd = m.param("k_prim_death", "1/day", "baseline primordial follicle death rate", r"k_{\mathrm{pd}}")
@@ -81,9 +84,14 @@ def follicle_module(fsh_unit: str = "IU/L", amh_unit: str = "ng/mL") -> Module:
         tau[stage] = m.param(f"tau_{stage}", "day", f"mean residence time, {stage} stage", rf"\tau_{{{latex}}}")
         surv[stage] = m.param(f"s_{stage}", "1", f"fraction of {stage} follicles that mature", rf"s_{{{latex}}}", (0, 1))
 
+    amh_local = m.assign(
+        "amh_signal", (F3 + w_sec * F2) / AFC_ref, "1",
+        "intra-ovarian (paracrine) AMH of the growing follicles, 1 at the reference count; serum AMH is this "
+        "signal times the pubertal maturity of AMH output", r"\alpha",
+    )
     act_mod = m.assign(
         "act_modifier",
-        (1 + K_AMH) / (1 + K_AMH * AMH / AMH_ref) * (1 + b_D * D) * (1 + b_P * Phi),
+        (1 + K_AMH) / (1 + K_AMH * amh_local) * (1 + b_D * D) * (1 + b_P * Phi),
         "1",
         "activation relative to the healthy reference",
         r"h_{\mathrm{act}}",

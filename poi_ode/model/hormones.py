@@ -28,7 +28,7 @@ def hormone_module(
     E2 = m.state("E2", e2_unit, "serum estradiol", r"\mathrm{E_2}")
     FSH = m.state("FSH", fsh_unit, "serum follicle-stimulating hormone", r"\mathrm{FSH}")
 
-    F2 = m.input("F_sec", 0, "follicles", "secondary follicles")
+    amh_signal = m.input("amh_signal", 0, "1", "intra-ovarian AMH of the growing follicles relative to the reference")
     F3 = m.input("F_sa", 0, "follicles", "small antral follicles")
     F4 = m.input("F_la", 0, "follicles", "large antral follicles")
     ovu = m.input("ovulation_rate", 0, "follicles/day", "ovulations per day (follicle module)")
@@ -45,7 +45,6 @@ def hormone_module(
         "ovulation_quota", "follicles/day", "largest ovulation rate: ovulations per cycle over the cycle length",
         r"q_{\mathrm{ovu}}",
     )
-    w_sec = m.param("w_AMH_sec", "1", "AMH output of a secondary relative to a small antral follicle", r"w_{\mathrm{sec}}")
     phi_I = m.param("phi_inhB", "1", "share of inhibin B in FSH negative feedback", r"\varphi_{I}", (0, 1))
     K_F = m.param("K_FSH", fsh_unit, "FSH level of half-maximal antral selection", r"K_{\mathrm{FSH}}")
     k_AMH = m.half_life("t_half_AMH", "day", "AMH elimination half-life", r"t_{1/2,\mathrm{AMH}}")
@@ -66,7 +65,7 @@ def hormone_module(
         r"\eta",
     )
     gain = FSH_max / FSH_ref - 1
-    m.flow(None, AMH, k_AMH * AMH_ref * maturity * (F3 + w_sec * F2) / AFC_ref, "AMH secretion")
+    m.flow(None, AMH, k_AMH * AMH_ref * maturity * amh_signal, "AMH secretion")
     m.flow(AMH, None, k_AMH * AMH, "AMH clearance")
     m.flow(None, InhB, k_I * InhB_ref * (F3 + F4) / AFC_ref, "inhibin B secretion")
     m.flow(InhB, None, k_I * InhB, "inhibin B clearance")

@@ -71,12 +71,15 @@ def draw_parameters(
             raise ParameterError(
                 "the fit has no covariance (a flat direction): sample it with mcmc_steps, or use 'assumptions'"
             )
+        from ..fitting.result import gaussian_draws
+
         index = [result.parameters.index(p) for p in params]
         cov = np.array(result.covariance)[np.ix_(index, index)] * cov_scale
         theta = result.internal_estimate()[index]
         out = []
-        for z in rng.multivariate_normal(theta, cov, size=draws):
-            out.append({p.name: _clip(base, p.name, 10**x if p.scale == "log" else x) for p, x in zip(params, z)})
+        for z in gaussian_draws(rng, theta, cov, draws):  # log-scale values clipped before exponentiation
+            out.append({p.name: _clip(base, p.name, 10 ** min(x, 300.0) if p.scale == "log" else x)
+                        for p, x in zip(params, z)})
         return out
     if kind == "population":
         cvs = dict(DEFAULT_POPULATION_CV if population is None else population)
