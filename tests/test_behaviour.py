@@ -9,8 +9,9 @@ from conftest import insult_for
 from poi_ode.simulate import _frozen_and_sinks, start_age
 
 # When to treat after the insult and when to read the effect: about one follicle transit
-# after the cells (mouse: 19 days of folliculogenesis; human: antral and late preantral stages).
-SCHEDULE = {"human": dict(treat=120.0, read=210.0, end=400.0), "mouse": dict(treat=14.0, read=42.0, end=120.0)}
+# after the cells (mouse: 19 days of folliculogenesis; human: antral and late preantral stages);
+# the human window runs two years, as effects on the preantral chain reach AMH over a year.
+SCHEDULE = {"human": dict(treat=120.0, read=210.0, end=730.0), "mouse": dict(treat=14.0, read=42.0, end=120.0)}
 
 
 def _schedule(model):

@@ -126,7 +126,10 @@ def test_compiled_and_scipy_solvers_reach_the_same_optimum(mouse):
     compiled = fit(mouse, data, free=["s_M"], solver="rodas")
     scipy_run = fit(mouse, data, free=["s_M"], solver="LSODA")
     assert compiled.chi2 == pytest.approx(scipy_run.chi2, rel=1e-5)
-    assert compiled.values["s_M"] == pytest.approx(scipy_run.values["s_M"], rel=1e-3)  # optimizer tolerance
+    # the optima agree to a small fraction of the estimate's standard error (the objective is flat
+    # near its minimum, so the optimiser's ftol allows more than 1e-3 relative along it)
+    gap = abs(np.log10(compiled.values["s_M"]) - np.log10(scipy_run.values["s_M"]))
+    assert gap <= 0.05 * compiled["s_M"].stderr_internal
     with pytest.raises(po.ParameterError, match="solver"):
         fit(mouse, data, free=["s_M"], solver="euler")
 

@@ -5,7 +5,7 @@ set; :func:`compose` builds a model from any modules, so a user can drop or repl
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import ModelError
 from .core import Assignment, DoseTarget, Flow, Input, Model, Module, ParameterDecl, State, sym
@@ -45,33 +45,47 @@ def _hormone_units(units: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-MODULE_BUILDERS: dict[str, Callable[[Mapping[str, str]], Module]] = {
-    "msc": lambda units: msc_module(),
-    "exosome": lambda units: exosome_module(),
-    "paracrine": lambda units: paracrine_module(),
-    "cytokines": lambda units: cytokine_module(),
-    "insult": lambda units: insult_module(),
-    "follicles": lambda units: follicle_module(fsh_unit=_hormone_units(units)["fsh_unit"]),
-    "hormones": lambda units: hormone_module(**_hormone_units(units)),
+MODULE_BUILDERS: dict[str, Callable[[Mapping[str, str], Mapping[str, Any]], Module]] = {
+    "msc": lambda units, structure: msc_module(),
+    "exosome": lambda units, structure: exosome_module(),
+    "paracrine": lambda units, structure: paracrine_module(),
+    "cytokines": lambda units, structure: cytokine_module(),
+    "insult": lambda units, structure: insult_module(),
+    "follicles": lambda units, structure: follicle_module(
+        fsh_unit=_hormone_units(units)["fsh_unit"], compartments=structure.get("follicle_compartments")
+    ),
+    "hormones": lambda units, structure: hormone_module(**_hormone_units(units)),
 }
-"""Builders of the bundled modules, by name; each takes the species' hormone units."""
+"""Builders of the bundled modules, by name; each takes the species' hormone units and the
+structural choices of its parameter set (``[structure]``: ``follicle_compartments``)."""
 
 DEFAULT_MODULES = ("msc", "exosome", "paracrine", "cytokines", "insult", "follicles", "hormones")
 """The full model, in state order."""
 
 
-def build_module(name: str, units: Mapping[str, str] | None = None) -> Module:
-    """Build a bundled module by name, with hormone ``units`` (AMH, FSH, E2, InhB)."""
+def _structure(structure: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The structural choices with their sources dropped (``{stage: n}`` from ``{stage: n, source: ...}``)."""
+    out = dict(structure or {})
+    if "follicle_compartments" in out:
+        out["follicle_compartments"] = {k: v for k, v in out["follicle_compartments"].items() if k != "source"}
+    return out
+
+
+def build_module(name: str, units: Mapping[str, str] | None = None,
+                 structure: Mapping[str, Any] | None = None) -> Module:
+    """Build a bundled module by name, with hormone ``units`` (AMH, FSH, E2, InhB) and structural
+    choices (``{"follicle_compartments": {"pri": 8, ...}}``)."""
     try:
         builder = MODULE_BUILDERS[name]
     except KeyError:
         raise ModelError(f"unknown module {name!r}; bundled modules: {', '.join(MODULE_BUILDERS)}") from None
-    return builder(units or {})
+    return builder(units or {}, _structure(structure))
 
 
-def compose(modules: Sequence[Module | str], name: str = "model", units: Mapping[str, str] | None = None) -> Model:
-    """Compose a model from modules or bundled module names."""
-    built = [m if isinstance(m, Module) else build_module(m, units) for m in modules]
+def compose(modules: Sequence[Module | str], name: str = "model", units: Mapping[str, str] | None = None,
+            structure: Mapping[str, Any] | None = None) -> Model:
+    """Compose a model from modules or bundled module names (built with ``units`` and ``structure``)."""
+    built = [m if isinstance(m, Module) else build_module(m, units, structure) for m in modules]
     return Model(built, name)
 
 
@@ -101,6 +115,7 @@ def load_model(
     from ..parameters import load_parameter_set
 
     pset = load_parameter_set(parameters or species)
-    model = compose(modules or DEFAULT_MODULES, name=pset.species, units=pset.info.get("units", {}))
+    model = compose(modules or DEFAULT_MODULES, name=pset.species, units=pset.info.get("units", {}),
+                    structure=pset.info.get("structure", {}))
     model.attach(pset)
     return model

@@ -1,14 +1,21 @@
 """Follicle pools: primordial reserve, growing stages, atresia and ovulation sinks."""
 from __future__ import annotations
 
+from typing import Mapping
+
 import sympy as sp
 
+from ..errors import ModelError
 from .core import Module
 
 FOLLICLES = "follicles"
 
 
-def follicle_module(fsh_unit: str = "IU/L") -> Module:
+STAGES = ("pri", "sec", "sa", "la")
+"""The growing stages, in order: primary, secondary, small antral, large antral."""
+
+
+def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | None = None) -> Module:
     """Build the follicle module (counts per individual, both ovaries).
 
     Stages: primordial -> primary -> secondary -> small antral -> large antral -> ovulation.
@@ -24,6 +31,12 @@ def follicle_module(fsh_unit: str = "IU/L") -> Module:
     ----------
     fsh_unit : str
         Unit of the FSH input (species-dependent assays).
+    compartments : mapping of str to int, optional
+        Sub-compartments per growing stage (``pri, sec, sa, la``; default 1 each): a stage of
+        ``n`` compartments is an Erlang delay chain with the same mean residence ``tau`` and a
+        coefficient of variation 1/sqrt(n). Each compartment passes on ``s**(1/n)`` of what
+        leaves it, so the stage still matures the fraction ``s``. A chained stage's total is the
+        output of the stage's name (``F_pri``...), its compartments the states ``F_pri_1``...
     """
     m = Module(
         "follicles",
@@ -37,11 +50,22 @@ def follicle_module(fsh_unit: str = "IU/L") -> Module:
         "counted in cumulative sinks. Age advances as a clock state; AMH output per follicle "
         "rises through puberty with it.",
     )
+    n = {stage: (compartments or {}).get(stage, 1) for stage in STAGES}
+    unknown = sorted(set(compartments or {}) - set(STAGES))
+    bad = [stage for stage, k in n.items() if not (isinstance(k, int) and k >= 1)]
+    if unknown or bad:
+        raise ModelError(f"follicle compartments: stages are {STAGES} with whole numbers >= 1 "
+                         f"(unknown {unknown}, not a whole number >= 1: {bad})")
+    described = {"pri": "primary follicles", "sec": "secondary (preantral) follicles",
+                 "sa": "small antral follicles", "la": "large antral (selectable to preovulatory) follicles"}
     F0 = m.state("F_prim", FOLLICLES, "primordial (non-growing) follicles", r"F_{0}")
-    F1 = m.state("F_pri", FOLLICLES, "primary follicles", r"F_{1}")
-    F2 = m.state("F_sec", FOLLICLES, "secondary (preantral) follicles", r"F_{2}")
-    F3 = m.state("F_sa", FOLLICLES, "small antral follicles", r"F_{3}")
-    F4 = m.state("F_la", FOLLICLES, "large antral (selectable to preovulatory) follicles", r"F_{4}")
+    chain: dict[str, list[sp.Symbol]] = {}
+    for k, stage in enumerate(STAGES, start=1):
+        if n[stage] == 1:
+            chain[stage] = [m.state(f"F_{stage}", FOLLICLES, described[stage], rf"F_{{{k}}}")]
+        else:
+            chain[stage] = [m.state(f"F_{stage}_{i}", FOLLICLES, f"{described[stage]}, compartment {i} of {n[stage]}",
+                                    rf"F_{{{k},{i}}}") for i in range(1, n[stage] + 1)]
     F_atr = m.state("F_atretic", FOLLICLES, "cumulative atretic follicles (sink)", r"F_{\mathrm{atr}}")
     F_ovu = m.state("F_ovulated", FOLLICLES, "cumulative ovulated follicles (sink)", r"F_{\mathrm{ovu}}")
     age = m.state("age", "year", "age of the individual (a clock: one year per year)", r"a")
@@ -84,6 +108,13 @@ def follicle_module(fsh_unit: str = "IU/L") -> Module:
         tau[stage] = m.param(f"tau_{stage}", "day", f"mean residence time, {stage} stage", rf"\tau_{{{latex}}}")
         surv[stage] = m.param(f"s_{stage}", "1", f"fraction of {stage} follicles that mature", rf"s_{{{latex}}}", (0, 1))
 
+    total = {}
+    for k, stage in enumerate(STAGES, start=1):
+        total[stage] = sum(chain[stage], sp.Integer(0))
+        if n[stage] > 1:
+            total[stage] = m.assign(f"F_{stage}", total[stage], FOLLICLES, f"{described[stage]} (all compartments)",
+                                    rf"F_{{{k}}}")
+    F1, F2, F3, F4 = (total[stage] for stage in STAGES)
     amh_local = m.assign(
         "amh_signal", (F3 + w_sec * F2) / AFC_ref, "1",
         "intra-ovarian (paracrine) AMH of the growing follicles, 1 at the reference count; serum AMH is this "
@@ -114,26 +145,32 @@ def follicle_module(fsh_unit: str = "IU/L") -> Module:
         "amh_maturity", 1 / (1 + sp.exp((a50 - age) / w_a)), "1",
         "AMH output per follicle relative to the mature ovary: rises through puberty", r"m_{\mathrm{AMH}}",
     )
-    x_q = surv["la"] * F4 / (tau["la"] * q_ovu)
+    # each compartment of a stage passes on s**(1/n) of its outflow n/tau; the rest is atretic
+    rate = {stage: n[stage] / tau[stage] for stage in STAGES}
+    passes = {stage: surv[stage] ** sp.Rational(1, n[stage]) for stage in STAGES}
+    last_la = chain["la"][-1]
+    x_q = passes["la"] * rate["la"] * last_la / q_ovu
     ovulation = m.assign(  # a smooth minimum of the maturing flux and the quota (exponent 4: 84% at equality)
         "ovulation_rate", q_ovu * x_q / (1 + x_q**4) ** sp.Rational(1, 4), "follicles/day",
         "ovulations per day: the maturing large antral follicles, capped by the quota (dominance)",
         r"r_{\mathrm{ovu}}",
     )
-    m.flow(F0, F1, k_act * act_mod * F0, "activation")
+    m.flow(F0, chain["pri"][0], k_act * act_mod * F0, "activation")
     m.flow(F0, F_atr, (k_pd + kill * protect) * F0, "primordial death and chemotherapy kill")
-    pools = (("pri", F1, F2), ("sec", F2, F3), ("sa", F3, F4), ("la", F4, F_ovu))
-    for stage, src, dst in pools:
-        atresia = (1 - surv[stage]) / tau[stage] * atr_mod * src
-        if stage == "la":  # one follicle (the species' quota) is selected; the rest of the cohort is atretic
-            m.flow(src, dst, ovulation, "ovulation")
-            m.flow(src, F_atr, atresia + surv[stage] / tau[stage] * src - ovulation, "atresia of la follicles")
-            continue
-        mature = surv[stage] / tau[stage]
-        if stage == "sa":
-            mature = mature * g_FSH
-        m.flow(src, dst, mature * src, f"maturation of {stage} follicles")
-        m.flow(src, F_atr, atresia, f"atresia of {stage} follicles")
+    for k, stage in enumerate(STAGES):
+        following = chain[STAGES[k + 1]][0] if k + 1 < len(STAGES) else F_ovu
+        for i, src in enumerate(chain[stage]):
+            where = f"{stage} follicles" + (f", compartment {i + 1}" if n[stage] > 1 else "")
+            atresia = (1 - passes[stage]) * rate[stage] * atr_mod * src
+            if i + 1 < n[stage]:
+                m.flow(src, chain[stage][i + 1], passes[stage] * rate[stage] * src, f"growth of {where}")
+            elif stage == "la":  # one follicle (the species' quota) is selected; the rest of the cohort is atretic
+                m.flow(src, following, ovulation, "ovulation")
+                atresia = atresia + passes[stage] * rate[stage] * src - ovulation
+            else:
+                selection = g_FSH if stage == "sa" else 1
+                m.flow(src, following, passes[stage] * rate[stage] * selection * src, f"maturation of {where}")
+            m.flow(src, F_atr, atresia, f"atresia of {where}")
 
     m.assign("AFC", F3 + F4, FOLLICLES, "antral follicle count (small and large antral)")
     m.assign("growing", F1 + F2 + F3 + F4, FOLLICLES, "all growing follicles")
