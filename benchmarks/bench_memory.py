@@ -53,6 +53,8 @@ TIMES = [7, 14, 21, 28, 42, 56]
 TRUTH = {"s_M": 1.0e-6, "p_protect": 0.7}
 CACHES = [  # module, attribute, bound (as written in the package)
     ("poi_ode.simulate", "_STEADY_CACHE", "256 entries (oldest dropped)"),
+    ("poi_ode.simulate", "_HEALTHY_CACHE", "512 entries (oldest dropped)"),
+    ("poi_ode.simulate", "_NH_PARAMETERS", "none (one per model structure)"),
     ("poi_ode.dosing", "_FACTORS", "cleared at 4096"),
     ("poi_ode.compile", "_MEMORY", "none (one per model structure)"),
     ("poi_ode.native", "_MEMORY", "none (one per model structure; loaded library)"),

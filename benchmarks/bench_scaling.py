@@ -89,8 +89,9 @@ class Counting:
 
 def clear_steady_cache() -> None:
     """Empty this process's caches of per-parameter-set results (private details of poi_ode:
-    the steady states of poi_ode.simulate, the dose factors of poi_ode.dosing)."""
-    for module, name in (("poi_ode.simulate", "_STEADY_CACHE"), ("poi_ode.dosing", "_FACTORS")):
+    the steady and healthy states of poi_ode.simulate, the dose factors of poi_ode.dosing)."""
+    for module, name in (("poi_ode.simulate", "_STEADY_CACHE"), ("poi_ode.simulate", "_HEALTHY_CACHE"),
+                         ("poi_ode.dosing", "_FACTORS")):
         cache = getattr(importlib.import_module(module), name, None)  # not `import poi_ode.simulate`: the
         if cache is not None:  # package's `simulate` function shadows the submodule
             cache.clear()

@@ -132,6 +132,7 @@ def dose_response(n_doses: int, n_draws: int) -> dict:
     for _ in range(3):  # alternating; every run cold: no steady state of a draw cached
         for label, executor in (("default (process pool)", None), ("serial (OpenMP threads)", "serial")):
             _simulate_module._STEADY_CACHE.clear()
+            _simulate_module._HEALTHY_CACHE.clear()  # and no healthy state integrated from birth
             t0 = time.perf_counter()
             result = po.dose_response(model, "msc", doses, **kw, executor=executor)
             runs[label].append(time.perf_counter() - t0)

@@ -101,7 +101,8 @@ def healthy_state(model: "Model", params: "ParameterSet | Mapping[str, Any] | No
     a0 = start_age(pset)
     if not math.isfinite(age) or age < a0:
         raise ParameterError(f"age {age!r} y is before the start of the {pset.species} natural history ({a0:g} y)")
-    key = (model.compiled.key, pset.vector(model).tobytes(), a0, age)
+    vector = pset.vector(model)
+    key = (model.compiled.key, vector[natural_history_parameters(model)].tobytes(), a0, age)
     if key in _HEALTHY_CACHE:
         return _HEALTHY_CACHE[key].copy()
     y = _start_state(model, pset)
@@ -119,6 +120,43 @@ def healthy_state(model: "Model", params: "ParameterSet | Mapping[str, Any] | No
 
 _HEALTHY_CACHE: dict[tuple, np.ndarray] = {}
 DAYS_PER_YEAR = 365.25
+
+
+def natural_history_parameters(model: "Model") -> np.ndarray:
+    """Indices of the parameters the untreated course depends on (derived once per model).
+
+    States that stay 0 without doses (cells, vesicles, drug exposure and what only they feed)
+    are found as a fixed point: a state joins them when every inflow vanishes with them at 0.
+    The course depends on the parameters left in the right-hand side with those states at 0,
+    and on ``F_prim_start``; therapy and chemotherapy parameters drop out, so draws that vary
+    only them share one integrated healthy state.
+    """
+    key = model.compiled.key
+    if key not in _NH_PARAMETERS:
+        import sympy as sp
+
+        held = {AGE, model.parameter_set.info.get("natural_history", {}).get("state", "F_prim")
+                if model.parameter_set is not None else "F_prim"}
+        zero = {s.name for s in model.states if s.name not in held and not model.state_flows(s.name)[0]}
+        changed = True
+        while changed:
+            subs = {sp.Symbol(n, real=True, nonnegative=True): 0 for n in zero}
+            changed = False
+            for s in model.states:
+                if s.name in zero or s.name in held:
+                    continue
+                inflows = model.state_flows(s.name)[0]
+                if all(model.expand(f.rate).xreplace(subs) == 0 for f in inflows):
+                    zero.add(s.name)
+                    changed = True
+        subs = {sp.Symbol(n, real=True, nonnegative=True): 0 for n in zero}
+        used = set().union(*(e.xreplace(subs).free_symbols for e in model.rhs_expressions()))
+        names = {sym.name for sym in used} | {"F_prim_start"}
+        _NH_PARAMETERS[key] = np.array([i for i, n in enumerate(model.parameter_names) if n in names], dtype=int)
+    return _NH_PARAMETERS[key]
+
+
+_NH_PARAMETERS: dict[str, np.ndarray] = {}
 
 
 def natural_history(

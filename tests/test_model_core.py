@@ -139,3 +139,30 @@ def test_model_without_a_module(human):
     assert "X_pl" not in smaller.state_names
     with pytest.raises(po.DosingError, match="unknown agent 'exosome'"):
         smaller.dose_target("exosome", None)
+
+
+def test_untreated_course_depends_only_on_its_derived_parameters(human):
+    """Therapy and chemotherapy parameters drop out of the untreated course (so healthy states
+    are cached by the natural-history parameters only): integrating from birth anew with one of
+    them doubled gives the same state at 30 y; doubling k_act does not."""
+    import sys
+
+    import numpy as np
+
+    sim = sys.modules["poi_ode.simulate"]  # the module (po.simulate is the function)
+    kept = {human.parameter_names[i] for i in sim.natural_history_parameters(human)}
+    assert {"k_act", "F_prim_start", "FSH_castrate"} <= kept
+    assert not {"s_M", "kill_cyclophosphamide", "t_half_P", "poi_reserve_fraction"} & kept
+    reference = sim.healthy_state(human, age=30.0)
+
+    def integrated(name):
+        pset = human.parameter_set.with_values({name: 2 * human.parameter_set[name].value})
+        start = sim._start_state(human, pset)
+        return sim.simulate(human, None, times=[0.0, 30 * 365.25], params=pset, initial=start,
+                            rtol=1e-10, atol=1e-12).states[-1]
+
+    kept_states = ~np.array(human.compiled.sinks)  # healthy states count the sinks from their own day 0
+    for name in ("s_M", "kill_cyclophosphamide", "t_half_P"):
+        np.testing.assert_allclose(integrated(name)[kept_states], reference[kept_states], rtol=1e-8, atol=1e-10,
+                                   err_msg=name)
+    assert not np.allclose(integrated("k_act")[kept_states], reference[kept_states], rtol=1e-3)
