@@ -25,6 +25,10 @@ __all__ = ["simulate", "simulate_batch", "steady_state", "initial_state", "healt
            "natural_history", "start_age", "reference_age", "Trajectory", "TrajectoryBatch", "resolve_parameters"]
 
 METHODS = ("auto", "rodas", "LSODA", "BDF", "Radau")
+AGE = "age"
+"""The clock state (years) of models with the follicle module."""
+DAYS_PER_YEAR = 365.25
+"""Days per year of age (the Julian year of the model's clock)."""
 
 
 def resolve_parameters(model: "Model", params: "ParameterSet | Mapping[str, Any] | None") -> ParameterSet:
@@ -41,17 +45,18 @@ def resolve_parameters(model: "Model", params: "ParameterSet | Mapping[str, Any]
 
 
 # --------------------------------------------------------------------------- initial states
-def _number(raw: Any) -> float:
+def _years(raw: Any, what: str) -> float:
+    """``what``, a ``{value, unit}`` table (or a plain number of years), in years."""
     from .parameters import _number as parse
 
-    return parse(raw, "reference value")
-
-
-def _years(raw: Any, what: str) -> float:
-    """A ``{value, unit}`` table (or a plain number of years) in years."""
     if isinstance(raw, Mapping):
-        return _number(raw.get("value")) * conversion_factor(raw.get("unit", "year"), "year")
-    return _number(raw)
+        return parse(raw.get("value"), what) * conversion_factor(raw.get("unit", "year"), "year")
+    return parse(raw, what)
+
+
+def reserve_state(params: ParameterSet) -> str:
+    """The primordial pool's state (``[natural_history] state``, default ``F_prim``)."""
+    return params.info.get("natural_history", {}).get("state", "F_prim")
 
 
 def start_age(params: ParameterSet) -> float:
@@ -70,8 +75,7 @@ def reference_age(params: ParameterSet) -> float:
 
 def _start_state(model: "Model", pset: ParameterSet) -> np.ndarray:
     """The state at the start age: primordial pool at ``F_prim_start``, the rest at quasi-steady state."""
-    history = pset.info.get("natural_history", {})
-    reserve = history.get("state", "F_prim")
+    reserve = reserve_state(pset)
     fixed: dict[str, float] = {}
     if reserve in model.index and "F_prim_start" in model.parameter_names:
         fixed[reserve] = pset["F_prim_start"].in_unit(model.states[model.index[reserve]].unit)
@@ -79,9 +83,6 @@ def _start_state(model: "Model", pset: ParameterSet) -> np.ndarray:
         fixed[AGE] = start_age(pset)
     return steady_state(model, pset, fixed)
 
-
-AGE = "age"
-"""The clock state (years) of models with the follicle module."""
 
 
 def healthy_state(model: "Model", params: "ParameterSet | Mapping[str, Any] | None" = None,
@@ -91,7 +92,8 @@ def healthy_state(model: "Model", params: "ParameterSet | Mapping[str, Any] | No
     At the start age (birth for women) the primordial pool is the parameter
     ``F_prim_start`` and every other state is at quasi-steady state; the model then runs
     untreated to ``age``, so a woman started at 20 y and one started at 30 y agree at 30 y.
-    Cumulative sinks are reset to 0. Results are cached per parameter vector and age.
+    Cumulative sinks are reset to 0. Results are cached per age and values of the parameters
+    the untreated course depends on (:func:`natural_history_parameters`).
     A model without the follicle module has no natural history: its quasi-steady state.
     """
     pset = resolve_parameters(model, params)
@@ -119,7 +121,6 @@ def healthy_state(model: "Model", params: "ParameterSet | Mapping[str, Any] | No
 
 
 _HEALTHY_CACHE: dict[tuple, np.ndarray] = {}
-DAYS_PER_YEAR = 365.25
 
 
 def natural_history_parameters(model: "Model") -> np.ndarray:
@@ -135,8 +136,7 @@ def natural_history_parameters(model: "Model") -> np.ndarray:
     if key not in _NH_PARAMETERS:
         import sympy as sp
 
-        held = {AGE, model.parameter_set.info.get("natural_history", {}).get("state", "F_prim")
-                if model.parameter_set is not None else "F_prim"}
+        held = {AGE, reserve_state(model.parameter_set) if model.parameter_set is not None else "F_prim"}
         zero = {s.name for s in model.states if s.name not in held and not model.state_flows(s.name)[0]}
         changed = True
         while changed:
@@ -351,7 +351,7 @@ def initial_state(
         y = healthy_state(model, pset, age)
         if initial == "healthy":
             return y
-        reserve = pset.info.get("natural_history", {}).get("state", "F_prim")
+        reserve = reserve_state(pset)
         fixed = {}
         if reserve in model.index:
             fixed[reserve] = y[model.index[reserve]] * pset["poi_reserve_fraction"].value
@@ -679,6 +679,8 @@ def simulate_batch(
         for k in range(n):
             one_at_a_time(k, sets[k])
         return batch
+    if isinstance(initial, str):
+        _prime_healthy_states(model, native, {id(raw): raw for raw in sets}.values(), age, threads)
     prepared: dict[int, tuple] = {}  # per distinct parameter set: (set, p, q, initial state) or its error
     jumps_of: dict[tuple, tuple] = {}
     uses: dict[int, bool] = {}
@@ -729,6 +731,43 @@ def simulate_batch(
             if errors[k] is None:
                 stats[k]["fallback"] = f"compiled RODAS4 failed at day {failed[b]:.6g}; LSODA retried"
     return batch
+
+
+def _prime_healthy_states(model: "Model", native, sets, age: float | None, threads: int | None) -> None:
+    """Integrate the natural histories of many parameter sets in one batch of the compiled engine
+    and cache them, as :func:`healthy_state` would one at a time. A set whose start state or
+    integration fails is left out (its healthy state is then computed, or its error raised, later)."""
+    if not (AGE in model.index and "F_prim_start" in model.parameter_names):
+        return
+    c = model.compiled
+    todo, keys, Q, Y0 = [], [], [], []
+    for raw in sets:
+        try:
+            pset = resolve_parameters(model, raw)
+            a0, at = start_age(pset), reference_age(pset) if age is None else float(age)
+            vector = pset.vector(model)
+            key = (c.key, vector[natural_history_parameters(model)].tobytes(), a0, at)
+            if at <= a0 or key in _HEALTHY_CACHE or key in keys:
+                continue
+            Y0.append(_start_state(model, pset))
+        except PoiOdeError:
+            continue
+        todo.append(at - a0)
+        keys.append(key)
+        Q.append(np.array(c.prepare(vector)))
+    for span in sorted(set(todo)):  # one batch per age span (usually one)
+        rows = [b for b, t in enumerate(todo) if t == span]
+        no_doses = [(np.zeros(0), np.zeros((0, len(model.states)))) for _ in rows]
+        Y, _, _, failed = native.simulate_batch([Q[b] for b in rows], [Y0[b] for b in rows], *zip(*no_doses),
+                                                np.array([0.0, span * DAYS_PER_YEAR]), 1e-10, 1e-12, 100_000,
+                                                threads or os.cpu_count() or 1)
+        _, sinks = _frozen_and_sinks(model)
+        for i, b in enumerate(rows):
+            if failed[i] is not None or len(_HEALTHY_CACHE) >= 512:
+                continue
+            y = np.array(Y[i][-1], dtype=float)
+            y[model.index[AGE]], y[sinks] = keys[b][3], 0.0
+            _HEALTHY_CACHE[keys[b]] = y
 
 
 def _native(model: "Model", method: str):

@@ -62,3 +62,19 @@ def test_endpoints_on_a_batch_equal_endpoints_per_trajectory(mouse):
     for text in ("AMH@90", "AUC:AMH@0-120", "FSH>10@0-120", "AMH<2@0-120", "resumed:E2>20@0-120"):
         endpoint = parse_endpoint(text)
         np.testing.assert_allclose(endpoint(batch), [endpoint(tr) for tr in batch], rtol=1e-13)  # summation order
+
+
+def test_natural_histories_of_a_batch_equal_those_integrated_one_at_a_time(human):
+    """simulate_batch integrates the healthy states of its parameter sets in one batch of the
+    compiled engine; they equal healthy_state's, computed alone with the cache empty."""
+    sets = [human.parameter_set.with_values(k_act=human.parameter_set["k_act"].value * (1 + 0.05 * i))
+            for i in range(6)]
+    alone = []
+    for pset in sets:
+        sim._HEALTHY_CACHE.clear()
+        alone.append(sim.healthy_state(human, pset, 35.0))
+    sim._HEALTHY_CACHE.clear()
+    batch = po.simulate_batch(human, [po.Regimen()] * len(sets), times=[0.0, 1.0], params=sets, age=35.0)
+    assert len(sim._HEALTHY_CACHE) == len(sets)
+    for k, y in enumerate(alone):
+        np.testing.assert_allclose(batch.states[k, 0], y, rtol=1e-9, atol=1e-12)

@@ -173,7 +173,7 @@ class FitProblem:
         per_study: Sequence[str] = (),
         priors: Mapping[str, Mapping[str, float]] | None = None,
         error_model: str = "lognormal",
-        sigma: "float | Mapping[str, float]" = 0.3,
+        sigma: "float | Mapping[str, float | str]" = 0.3,
         regimens: Mapping[str, str] | None = None,
         initial: Mapping[str, Any] | str | None = None,
         scales: Sequence[str] = (),

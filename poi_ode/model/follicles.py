@@ -104,9 +104,9 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
 
     tau = {}
     surv = {}
-    for stage, latex in (("pri", "1"), ("sec", "2"), ("sa", "3"), ("la", "4")):
-        tau[stage] = m.param(f"tau_{stage}", "day", f"mean residence time, {stage} stage", rf"\tau_{{{latex}}}")
-        surv[stage] = m.param(f"s_{stage}", "1", f"fraction of {stage} follicles that mature", rf"s_{{{latex}}}", (0, 1))
+    for k, stage in enumerate(STAGES, start=1):
+        tau[stage] = m.param(f"tau_{stage}", "day", f"mean residence time, {stage} stage", rf"\tau_{{{k}}}")
+        surv[stage] = m.param(f"s_{stage}", "1", f"fraction of {stage} follicles that mature", rf"s_{{{k}}}", (0, 1))
 
     total = {}
     for k, stage in enumerate(STAGES, start=1):

@@ -36,6 +36,7 @@ from ..simulate import (
     initial_state,
     integrate_across_doses,
     reference_age,
+    reserve_state,
     resolve_parameters,
     start_age,
 )
@@ -286,7 +287,7 @@ def _initial_with_sensitivity(model, pset, initial, age, names, steady_sensitivi
         return y0, np.zeros((n, k))
     frozen, sinks = _frozen_and_sinks(model)
     held = np.flatnonzero(frozen)
-    reserve = pset.info.get("natural_history", {}).get("state", "F_prim")
+    reserve = reserve_state(pset)
     if not (AGE in model.index and "F_prim_start" in model.parameter_names):
         return y0, steady_sensitivity(y0, np.zeros((held.size, k)))
     a0 = start_age(pset)
