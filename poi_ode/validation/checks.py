@@ -878,6 +878,37 @@ def _mouse(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
           f"{ISSUE} (as for women); {REVIEW}, Table A, row 'Mouse castrate FSH'; the published serum values are bioassay "
           f"units not convertible to ng/mL (intact: {t_endo['value_printed']}): "
           + r.source("mouse_serum_fsh_intact"), castrate)
+
+    # the conflicting cyclophosphamide ED50s of C57BL/6N mice (issue 10: show both, say which the set uses)
+    def ctx_ed50(target: str):
+        def compute():
+            from ..dosing import Dose
+
+            def survival(dose: float) -> float:
+                times = [0.0, 7.0]
+                treated = s.po.simulate(s.model, [Dose(0.0, "cyclophosphamide", dose, "mg/kg", "intraperitoneal")],
+                                        times=times, params=s.params)
+                control = s.po.simulate(s.model, None, times=times, params=s.params)
+                return float(treated["F_prim"][-1] / control["F_prim"][-1])
+
+            lo, hi = 1.0, 1000.0  # mg/kg; bisect (log scale) on half of the primordial pool left at day 7
+            for _ in range(40):
+                mid = math.sqrt(lo * hi)
+                lo, hi = (mid, hi) if survival(mid) > 0.5 else (lo, mid)
+            ed50, published = math.sqrt(lo * hi), r.target(target)["value"]
+            return ed50, published / 1.5 <= ed50 <= published * 1.5, (
+                f"the set uses Shiromizu 1984's ED50 (kill_cyclophosphamide: {s.pset['kill_cyclophosphamide'].source}); "
+                f"Plowchalk 1992 gives {r.target('mouse_ctx_ed50_plowchalk')['value_printed']} mg/kg in the same strain: "
+                "the two cannot both pass, and issue 11 recalibrates the potencies on the dose-loss data")
+
+        return compute
+
+    for target, label in (("mouse_ctx_ed50_shiromizu", "Shiromizu 1984"), ("mouse_ctx_ed50_plowchalk", "Plowchalk 1992")):
+        r.add(f"mouse cyclophosphamide ED50 against {label}", "single intraperitoneal cyclophosphamide dose that leaves "
+              "half of the primordial pool at day 7 (against untreated), young adult C57BL/6 mouse of the set",
+              "within a factor 1.5 of the published ED50 (C57BL/6N); the two published values conflict", "mg/kg",
+              f"{ISSUE} (conflicting ED50s shown side by side); " + r.source(target), ctx_ed50(target),
+              published=r.target(target)["value"])
     return r.rows
 
 

@@ -112,6 +112,8 @@ TARGET_SPECS: tuple[TargetSpec, ...] = (
     _s("mouse_exhaustion_age", "Gosden1983_B6_aging", "age at near-exhaustion of primordial+growing follicles"),
     _s("mouse_primary_peak_age", "BristolGould2006_CD1", "age at maximum primary follicle number"),
     _s("mouse_serum_fsh_intact", "Endo1964_mouse_OVX_FSH", "FSH (serum, bioassay)", None, notes="intact adult"),
+    _s("mouse_ctx_ed50_shiromizu", "Shiromizu1984_CPA_ED50", "primordial oocyte destruction ED50", None, arm="C57BL/6N"),
+    _s("mouse_ctx_ed50_plowchalk", "Plowchalk1992_CPA_B6", "primordial destruction ED50"),
     _s("mouse_amh_young", _BENAYOUN, "AMH", "0.33", aggregate=True),
     _s("mouse_amh_old", _BENAYOUN, "AMH", "1.67", aggregate=True),
     _s("mouse_fsh_young", _BENAYOUN, "FSH", "0.33", aggregate=True),
