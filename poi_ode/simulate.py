@@ -97,30 +97,47 @@ def healthy_state(model: "Model", params: "ParameterSet | Mapping[str, Any] | No
     A model without the follicle module has no natural history: its quasi-steady state.
     """
     pset = resolve_parameters(model, params)
-    age = reference_age(pset) if age is None else float(age)
-    if not (AGE in model.index and "F_prim_start" in model.parameter_names):
+    if not _has_natural_history(model):
         return steady_state(model, pset, {})
-    a0 = start_age(pset)
-    if not math.isfinite(age) or age < a0:
-        raise ParameterError(f"age {age!r} y is before the start of the {pset.species} natural history ({a0:g} y)")
-    vector = pset.vector(model)
-    key = (model.compiled.key, vector[natural_history_parameters(model)].tobytes(), a0, age)
+    key = _healthy_key(model, pset, age)
     if key in _HEALTHY_CACHE:
         return _HEALTHY_CACHE[key].copy()
+    a0, age = key[2], key[3]
     y = _start_state(model, pset)
     if age > a0:
         y = simulate(model, None, times=[0.0, (age - a0) * DAYS_PER_YEAR], params=pset, initial=y,
-                     rtol=1e-10, atol=1e-12).states[-1].copy()
-        y[model.index[AGE]] = age  # exact, not integrated round-off
-    _, sinks = _frozen_and_sinks(model)
-    y[sinks] = 0.0
-    if len(_HEALTHY_CACHE) >= 512:
+                     rtol=HEALTHY_RTOL, atol=HEALTHY_ATOL).states[-1].copy()
+    return _store_healthy(model, key, y).copy()
+
+
+def _has_natural_history(model: "Model") -> bool:
+    return AGE in model.index and "F_prim_start" in model.parameter_names
+
+
+def _healthy_key(model: "Model", pset: ParameterSet, age: float | None) -> tuple:
+    """Cache key of a healthy state: model, natural-history parameter values, start age, age."""
+    a0 = start_age(pset)
+    age = reference_age(pset) if age is None else float(age)
+    if not math.isfinite(age) or age < a0:
+        raise ParameterError(f"age {age!r} y is before the start of the {pset.species} natural history ({a0:g} y)")
+    return (model.compiled.key, pset.vector(model)[natural_history_parameters(model)].tobytes(), a0, age)
+
+
+def _store_healthy(model: "Model", key: tuple, y: np.ndarray) -> np.ndarray:
+    """Cache an integrated healthy state: the age exact (not integrated round-off), sinks at 0."""
+    y = np.array(y, dtype=float)
+    y[model.index[AGE]] = key[3]
+    y[_frozen_and_sinks(model)[1]] = 0.0
+    if len(_HEALTHY_CACHE) >= HEALTHY_CACHE_SIZE:
         _HEALTHY_CACHE.pop(next(iter(_HEALTHY_CACHE)))
-    _HEALTHY_CACHE[key] = y.copy()
+    _HEALTHY_CACHE[key] = y
     return y
 
 
 _HEALTHY_CACHE: dict[tuple, np.ndarray] = {}
+HEALTHY_CACHE_SIZE = 512
+HEALTHY_RTOL, HEALTHY_ATOL = 1e-10, 1e-12
+"""Tolerances of the integration from the start age (tight: finite differences and fits use it)."""
 
 
 def natural_history_parameters(model: "Model") -> np.ndarray:
@@ -178,7 +195,7 @@ def natural_history(
         raise ParameterError(f"until_age {until_age!r} must be after the start age {a0:g} y")
     n = max(int(math.ceil(span / step_days)), 1)
     return simulate(model, None, times=np.linspace(0.0, span, n + 1), params=pset,
-                    initial=healthy_state(model, pset, a0), rtol=1e-10, atol=1e-12)
+                    initial=healthy_state(model, pset, a0), rtol=HEALTHY_RTOL, atol=HEALTHY_ATOL)
 
 
 def _frozen_and_sinks(model: "Model") -> tuple[np.ndarray, np.ndarray]:
@@ -737,37 +754,33 @@ def _prime_healthy_states(model: "Model", native, sets, age: float | None, threa
     """Integrate the natural histories of many parameter sets in one batch of the compiled engine
     and cache them, as :func:`healthy_state` would one at a time. A set whose start state or
     integration fails is left out (its healthy state is then computed, or its error raised, later)."""
-    if not (AGE in model.index and "F_prim_start" in model.parameter_names):
+    if not _has_natural_history(model):
         return
     c = model.compiled
     todo, keys, Q, Y0 = [], [], [], []
     for raw in sets:
         try:
             pset = resolve_parameters(model, raw)
-            a0, at = start_age(pset), reference_age(pset) if age is None else float(age)
-            vector = pset.vector(model)
-            key = (c.key, vector[natural_history_parameters(model)].tobytes(), a0, at)
-            if at <= a0 or key in _HEALTHY_CACHE or key in keys:
+            key = _healthy_key(model, pset, age)
+            if key[3] <= key[2] or key in _HEALTHY_CACHE or key in keys:
                 continue
             Y0.append(_start_state(model, pset))
         except PoiOdeError:
             continue
-        todo.append(at - a0)
+        todo.append(key[3] - key[2])
         keys.append(key)
-        Q.append(np.array(c.prepare(vector)))
+        Q.append(np.array(c.prepare(pset.vector(model))))
+        if len(keys) == HEALTHY_CACHE_SIZE:  # more would evict the first ones
+            break
     for span in sorted(set(todo)):  # one batch per age span (usually one)
         rows = [b for b, t in enumerate(todo) if t == span]
         no_doses = [(np.zeros(0), np.zeros((0, len(model.states)))) for _ in rows]
         Y, _, _, failed = native.simulate_batch([Q[b] for b in rows], [Y0[b] for b in rows], *zip(*no_doses),
-                                                np.array([0.0, span * DAYS_PER_YEAR]), 1e-10, 1e-12, 100_000,
-                                                threads or os.cpu_count() or 1)
-        _, sinks = _frozen_and_sinks(model)
+                                                np.array([0.0, span * DAYS_PER_YEAR]), HEALTHY_RTOL, HEALTHY_ATOL,
+                                                100_000, threads or os.cpu_count() or 1)
         for i, b in enumerate(rows):
-            if failed[i] is not None or len(_HEALTHY_CACHE) >= 512:
-                continue
-            y = np.array(Y[i][-1], dtype=float)
-            y[model.index[AGE]], y[sinks] = keys[b][3], 0.0
-            _HEALTHY_CACHE[keys[b]] = y
+            if failed[i] is None:
+                _store_healthy(model, keys[b], Y[i][-1])
 
 
 def _native(model: "Model", method: str):

@@ -29,9 +29,9 @@ from scipy.integrate import ODEintWarning, odeint
 from ..dosing import as_regimen
 from ..errors import ParameterError, SimulationError
 from ..simulate import (
-    AGE,
     DAYS_PER_YEAR,
     _frozen_and_sinks,
+    _has_natural_history,
     healthy_state,
     initial_state,
     integrate_across_doses,
@@ -288,7 +288,7 @@ def _initial_with_sensitivity(model, pset, initial, age, names, steady_sensitivi
     frozen, sinks = _frozen_and_sinks(model)
     held = np.flatnonzero(frozen)
     reserve = reserve_state(pset)
-    if not (AGE in model.index and "F_prim_start" in model.parameter_names):
+    if not _has_natural_history(model):
         return y0, steady_sensitivity(y0, np.zeros((held.size, k)))
     a0 = start_age(pset)
     age = reference_age(pset) if age is None else float(age)
