@@ -25,12 +25,13 @@ class Dose:
         Day of administration (0 = start of the simulation).
     agent : str
         ``"msc"``, ``"exosome"`` or a chemotherapy agent (``"cyclophosphamide"``,
-        ``"busulfan"``, ``"cisplatin"``); ``model.agents`` lists them.
+        ``"busulfan"``, ``"cisplatin"``, ``"doxorubicin"``); ``model.agents`` lists them. Named
+        protocols (AC, CMF, ABVD...) are in :mod:`poi_ode.protocols`.
     amount : float
         Amount, >= 0, in ``unit``.
     unit : str
         For example ``"cells"``, ``"million_cells"``, ``"ug"``, ``"particles"``, ``"mg/kg"``,
-        ``"mg/m**2"``.
+        ``"mg/m**2"``, ``"mg"`` (chemotherapy: divided by the parameter ``body_weight``).
     route : str, optional
         ``"intraovarian"``, ``"intravenous"``, ``"intraperitoneal"``, ``"depot"`` (MSC,
         exosome) or ``"intravenous"``, ``"intraperitoneal"``, ``"oral"`` (chemotherapy);

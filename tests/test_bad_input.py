@@ -31,7 +31,7 @@ def test_malformed_dose(dose, match):
         (po.Dose(0, "msc", 1e6, "cells", "intranasal"), "unknown route 'intranasal'"),
         (po.Dose(0, "msc", 1e6, "mg/kg", "intravenous"), "unit 'mg/kg' cannot be used for msc"),
         (po.Dose(0, "exosome", 1, "wombats", "intravenous"), "wombats"),
-        (po.Dose(0, "cyclophosphamide", 5, "mg"), "unit 'mg' cannot be used for cyclophosphamide"),
+        (po.Dose(0, "cyclophosphamide", 5, "mg/L"), "unit 'mg/L' cannot be used for cyclophosphamide"),
     ],
 )
 def test_dose_the_model_cannot_take(human, dose, match):

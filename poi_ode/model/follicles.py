@@ -14,6 +14,10 @@ FOLLICLES = "follicles"
 STAGES = ("pri", "sec", "sa", "la")
 """The growing stages, in order: primary, secondary, small antral, large antral."""
 
+KILLED_STAGES = ("sec", "sa", "la")
+"""Growing stages the chemotherapy growing-follicle kill acts on: follicles with a multilayer, proliferating
+granulosa (secondary onward); primary follicles, with one layer, are spared like primordial ones (an assumption)."""
+
 
 def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | None = None) -> Module:
     """Build the follicle module (counts per individual, both ovaries).
@@ -43,7 +47,7 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
         "Primordial follicles are activated first-order; activation is restrained by the AMH of the "
         "growing follicles (a paracrine signal: the pubertal rise of serum AMH does not act on it) and "
         "accelerated by damage ('burn-out') and, possibly, by the paracrine signal. Circulating "
-        "chemotherapy kills primordial follicles directly. Growing follicles mature stage by stage; atresia "
+        "chemotherapy kills primordial and growing follicles directly. Growing follicles mature stage by stage; atresia "
         "rises with pro-inflammatory tone and damage and falls with paracrine protection. "
         "Small antral follicles need FSH to be selected. Ovulation is capped by the species' quota "
         "(dominance): follicles beyond it become atretic. Atretic and ovulated follicles are "
@@ -76,6 +80,7 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     Phi = m.input("Phi", 0, "1", "fractional paracrine effect (paracrine module)")
     C_pro = m.input("C_pro", 1, "1", "pro-inflammatory tone (cytokine module)")
     kill = m.input("cytotoxic_kill", 0, "1/day", "primordial kill rate by chemotherapy (insult module)")
+    kill_g = m.input("cytotoxic_kill_growing", 0, "1/day", "growing-follicle kill rate by chemotherapy (insult module)")
 
     k_act = m.param("k_act", "1/day", "primordial activation rate constant at the reference AMH signal",
                     r"k_{\mathrm{act}}")
@@ -171,6 +176,8 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
                 selection = g_FSH if stage == "sa" else 1
                 m.flow(src, following, passes[stage] * rate[stage] * selection * src, f"maturation of {where}")
             m.flow(src, F_atr, atresia, f"atresia of {where}")
+            if stage in KILLED_STAGES:
+                m.flow(src, F_atr, kill_g * protect * src, f"chemotherapy kill of {where}")
 
     m.assign("AFC", F3 + F4, FOLLICLES, "antral follicle count (small and large antral)")
     m.assign("growing", F1 + F2 + F3 + F4, FOLLICLES, "all growing follicles")

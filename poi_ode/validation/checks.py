@@ -899,7 +899,7 @@ def _mouse(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
             return ed50, published / 1.5 <= ed50 <= published * 1.5, (
                 f"the set uses Shiromizu 1984's ED50 (kill_cyclophosphamide: {s.pset['kill_cyclophosphamide'].source}); "
                 f"Plowchalk 1992 gives {r.target('mouse_ctx_ed50_plowchalk')['value_printed']} mg/kg in the same strain: "
-                "the two cannot both pass, and issue 11 recalibrates the potencies on the dose-loss data")
+                "the two cannot both pass; the set keeps Shiromizu's, the lower (more potent) of the two")
 
         return compute
 
@@ -936,12 +936,16 @@ def run_checks(species: Sequence[str] = ("human", "mouse"),
     """
     import pandas as pd
 
+    from .chemotherapy import BUILDERS as CHEMOTHERAPY
+
     targets = load_targets()
     rows: list[Check] = []
     for name in species:
         if name not in _BUILDERS:
             raise ValueError(f"no validation checks for species {name!r}; known: {', '.join(_BUILDERS)}")
-        rows += _BUILDERS[name](_Subject(name, (params or {}).get(name)), targets)
+        subject = _Subject(name, (params or {}).get(name))
+        rows += _BUILDERS[name](subject, targets)
+        rows += CHEMOTHERAPY[name](subject, targets)
     frame = pd.DataFrame([asdict(c) for c in rows], columns=[*COLUMNS, "note"])
     frame["passed"] = frame["passed"].astype(bool)
     return frame
