@@ -9,7 +9,7 @@ The public interface, in the order of the work:
 - prediction: :func:`dose_response`, :func:`compare_regimens`;
 - interfaces: :func:`to_sbml`, :func:`to_petab`, :func:`from_petab`, :mod:`poi_ode.sensitivity`.
 """
-from . import protocols, sensitivity
+from . import population, protocols, sensitivity
 from .data import list_datasets, load_dataset, read_dataset, read_digitized
 from .dosing import Dose, Regimen
 from .errors import DosingError, ModelError, ParameterError, PoiOdeError, SimulationError, UnitError

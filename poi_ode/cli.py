@@ -85,6 +85,23 @@ def _parser() -> argparse.ArgumentParser:
     dr.add_argument("--quiet", action="store_true", help="no progress bar")
     dr.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
 
+    rs = sub.add_parser("responders", help="responder fractions of doses in the virtual POI population (CSV and figure)")
+    rs.add_argument("--species", default="human", help="parameter set (ignored with --fit; default: human)")
+    rs.add_argument("--fit", type=Path, action="append", default=[], help="a fit.json whose fitted values to use (repeatable)")
+    rs.add_argument("--agent", default="msc", help="treatment agent (default: msc)")
+    rs.add_argument("--doses", required=True, help="comma list (5e6,1e7) or a log grid FIRST:LAST:N (1e6:1e8:5)")
+    rs.add_argument("--unit", default=None, help="dose unit (default: the agent's)")
+    rs.add_argument("--route", default=None, help="route (default: the agent's)")
+    rs.add_argument("--schedule", default="0", help="comma-separated administration days (default: 0)")
+    rs.add_argument("--endpoints", default="ovulation,fsh_below_25_twice,e2_above_50",
+                    help="comma-separated responder endpoints (default: all three)")
+    rs.add_argument("--window", default="0-365", help="days FIRST-LAST in which an endpoint is read (default: 0-365)")
+    rs.add_argument("--n", type=int, default=200, help="virtual women (default: 200)")
+    rs.add_argument("--draws", type=int, default=0, help="parameter draws from the --fit covariance for the band")
+    rs.add_argument("--population", type=Path, default=None, help="a population TOML (default: the bundled, calibrated one)")
+    rs.add_argument("--seed", type=int, default=0)
+    rs.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
+
     gsa = sub.add_parser("gsa", help="global sensitivity (Morris or Sobol') of endpoints over the parameter bounds")
     gsa.add_argument("--method", choices=["morris", "sobol"], default="morris", help="(default: morris)")
     gsa.add_argument("--species", default="human", help="parameter set: human or mouse (ignored with --fit)")
@@ -176,6 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             written = _dose_response(args)
         elif args.command == "gsa":
             written = _gsa(args, argv)
+        elif args.command == "responders":
+            written = _responders(args)
         elif args.command == "simulate":
             written = _simulate(args)
         elif args.command == "fit":
@@ -294,6 +313,38 @@ def _dose_response(args) -> list[Path]:
                                 "endpoints": dr.endpoints, "uncertainty": dr.uncertainty_note, "draws": len(dr.draws),
                                 "failed": dr.failed}, indent=1), encoding="utf-8")
     return [table, emax, fig_path, meta]
+
+
+def _responders(args) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import load_model
+    from .fitting import FitResult
+    from .population import load_population, plot_responders, responder_table
+
+    first, _, last = args.window.partition("-")
+    try:
+        window = (float(first), float(last))
+    except ValueError:
+        raise PoiOdeError(f"--window {args.window!r}: give FIRST-LAST in days, e.g. 0-365") from None
+    if args.n < 1:
+        raise PoiOdeError(f"--n must be >= 1, got {args.n}")
+    source = [FitResult.from_json(p) for p in args.fit] if args.fit else load_model(args.species)
+    population = load_population(args.population) if args.population else None
+    table = responder_table(source, args.agent, _doses_arg(args.doses), route=args.route, unit=args.unit,
+                            schedule=_schedule(args.schedule), endpoints=_split(args.endpoints) or [], window=window,
+                            population=population, n=args.n, draws=args.draws, seed=args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    csv_path, full_path, fig_path = args.out / "responders.csv", args.out / "responders_full.csv", args.out / "responders.png"
+    table[["dose", "endpoint", "window", "fraction", "lower", "upper", "untreated_fraction"]].to_csv(csv_path, index=False)
+    table.to_csv(full_path, index=False)
+    fig = plot_responders(table)
+    fig.savefig(fig_path, dpi=110)
+    plt.close(fig)
+    return [csv_path, full_path, fig_path]
 
 
 def _schedule(text: str) -> list[float]:

@@ -231,9 +231,9 @@ def steady_state(
     y = np.zeros(len(model.states))
     for name, value in (y_fixed or {}).items():
         y[model.index[name]] = value
-    # neutral start: relative tones at 1, hormones at their reference where declared
+    # neutral start: relative tones and the follicles' FSH responsiveness at 1 (healthy)
     for i, s in enumerate(model.states):
-        if free[i] and s.unit == "1" and s.name.startswith("C_"):
+        if free[i] and s.unit == "1" and s.name.startswith(("C_", "R_")):
             y[i] = 1.0
     mask = free.astype(float)
     held = y.copy()

@@ -19,7 +19,6 @@ parameter files carry can be recomputed and checked (``python -m poi_ode.fitting
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -239,39 +238,38 @@ SPECIES_OF = {"a_atr_D": ("human",)}
 each species scales by its ``chemo_sensitivity``)."""
 
 
-def write_potencies(potencies: list[Potency], folder: str | Path | None = None) -> list[str]:
+def write_potencies(potencies: list[Potency], folder: str | Path | None = None,
+                    species: tuple[str, ...] = ("human", "mouse")) -> list[str]:
     """Write the calibrated values into the parameter files (value, kind "fitted", source).
 
     Parameters
     ----------
     potencies : list of Potency
-        From :func:`calibrate_insult`.
+        From :func:`calibrate_insult` (or another calibration by code).
     folder : str or Path, optional
         Folder of ``human.toml`` and ``mouse.toml`` (default: the bundled parameter files).
+    species : tuple of str
+        The parameter files to write.
 
     Returns
     -------
     list of str
         ``"species: parameter"`` for each block rewritten.
     """
-    folder = Path(folder) if folder is not None else Path(__file__).parents[1] / "parameters"
+    from ..parameters import parameter_file, rewrite_parameters
+
     written = []
-    for species in ("human", "mouse"):
-        path = folder / f"{species}.toml"
-        text = path.read_text(encoding="utf-8")
+    for name in species:
+        path = Path(folder) / f"{name}.toml" if folder is not None else parameter_file(name)
+        changes = {}
         for p in potencies:
-            if species not in SPECIES_OF.get(p.parameter, ("human", "mouse")):
+            if name not in SPECIES_OF.get(p.parameter, ("human", "mouse")):
                 continue
-            block = re.search(rf"^\[parameters\.{re.escape(p.parameter)}\]\n(.*?)(?=^\[|^#|\Z)", text, re.M | re.S)
-            if block is None:
-                raise KeyError(f"{path.name}: no block [parameters.{p.parameter}]")
-            body = block.group(1)
-            source = f"fitted: {p.derivation} (poi_ode.fitting.insult)".replace('"', "'")
-            for key, value in (("value", repr(float(p.value))), ("kind", '"fitted"'), ("source", f'"{source}"')):
-                body = re.sub(rf"^{key} = .*$", lambda _m, k=key, v=value: f"{k} = {v}", body, count=1, flags=re.M)
-            text = text[:block.start(1)] + body + text[block.end(1):]
-            written.append(f"{species}: {p.parameter}")
-        path.write_text(text, encoding="utf-8")
+            source = f"fitted: {p.derivation}".replace('"', "'")
+            if "(poi_ode." not in source:
+                source += " (poi_ode.fitting.insult)"
+            changes[p.parameter] = {"value": repr(float(p.value)), "kind": '"fitted"', "source": f'"{source}"'}
+        written += [f"{name}: {parameter}" for parameter in rewrite_parameters(path, changes)]
     return written
 
 

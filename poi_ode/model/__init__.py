@@ -16,6 +16,7 @@ from .hormones import hormone_module
 from .insult import CHEMOTHERAPY_AGENTS, insult_module
 from .msc import msc_module
 from .paracrine import paracrine_module
+from .responsiveness import responsiveness_module
 
 __all__ = [
     "Model",
@@ -55,11 +56,15 @@ MODULE_BUILDERS: dict[str, Callable[[Mapping[str, str], Mapping[str, Any]], Modu
         fsh_unit=_hormone_units(units)["fsh_unit"], compartments=structure.get("follicle_compartments")
     ),
     "hormones": lambda units, structure: hormone_module(**_hormone_units(units)),
+    "responsiveness": lambda units, structure: responsiveness_module(
+        fsh_unit=_hormone_units(units)["fsh_unit"], exponent=structure.get("desensitisation_exponent", 2)
+    ),
 }
 """Builders of the bundled modules, by name; each takes the species' hormone units and the
-structural choices of its parameter set (``[structure]``: ``follicle_compartments``)."""
+structural choices of its parameter set (``[structure]``: ``follicle_compartments``,
+``desensitisation_exponent``)."""
 
-DEFAULT_MODULES = ("msc", "exosome", "paracrine", "cytokines", "insult", "follicles", "hormones")
+DEFAULT_MODULES = ("msc", "exosome", "paracrine", "cytokines", "insult", "follicles", "hormones", "responsiveness")
 """The full model, in state order."""
 
 
@@ -68,6 +73,8 @@ def _structure(structure: Mapping[str, Any] | None) -> dict[str, Any]:
     out = dict(structure or {})
     if "follicle_compartments" in out:
         out["follicle_compartments"] = {k: v for k, v in out["follicle_compartments"].items() if k != "source"}
+    if isinstance(out.get("desensitisation_exponent"), Mapping):
+        out["desensitisation_exponent"] = out["desensitisation_exponent"]["value"]
     return out
 
 

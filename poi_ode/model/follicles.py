@@ -80,6 +80,7 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     Phi = m.input("Phi", 0, "1", "fractional paracrine effect (paracrine module)")
     C_pro = m.input("C_pro", 1, "1", "pro-inflammatory tone (cytokine module)")
     kill = m.input("cytotoxic_kill", 0, "1/day", "primordial kill rate by chemotherapy (insult module)")
+    R = m.input("R_FSH", 1, "1", "FSH responsiveness of antral follicles (responsiveness module)")
     kill_g = m.input("cytotoxic_kill_growing", 0, "1/day", "growing-follicle kill rate by chemotherapy (insult module)")
 
     k_act = m.param("k_act", "1/day", "primordial activation rate constant at the reference AMH signal",
@@ -141,8 +142,9 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
         r"h_{\mathrm{atr}}",
     )
     g_FSH = m.assign(
-        "fsh_selection", FSH / (FSH + K_F) * (FSH_ref + K_F) / FSH_ref, "1",
-        "FSH-dependent selection of small antral follicles, 1 at reference FSH", r"g_{\mathrm{FSH}}",
+        "fsh_selection", R * FSH / (FSH + K_F) * (FSH_ref + K_F) / FSH_ref, "1",
+        "FSH-dependent selection of small antral follicles, 1 at reference FSH and full responsiveness",
+        r"g_{\mathrm{FSH}}",
     )
 
     m.flow(None, age, sp.Rational(4, 1461), "ageing (1 year per 365.25 days)")

@@ -19,7 +19,7 @@ def hormone_module(
         "secondary ones), with an output per follicle that rises through puberty; inhibin B from "
         "antral follicles, the early feedback signal that falls with the antral count; ovarian "
         "estradiol from the dominant follicle and its corpus luteum, so it follows the ovulation "
-        "rate (aromatase driven by FSH), above an extra-ovarian floor. Pituitary FSH secretion "
+        "rate (aromatase driven by FSH through the follicles' FSH responsiveness), above an extra-ovarian floor. Pituitary FSH secretion "
         "falls with inhibin B and ovarian estradiol: without follicles FSH equals its castrate level. "
         "Each hormone is cleared first-order with its half-life.",
     )
@@ -32,6 +32,7 @@ def hormone_module(
     F3 = m.input("F_sa", 0, "follicles", "small antral follicles")
     F4 = m.input("F_la", 0, "follicles", "large antral follicles")
     ovu = m.input("ovulation_rate", 0, "follicles/day", "ovulations per day (follicle module)")
+    R = m.input("R_FSH", 1, "1", "FSH responsiveness of antral follicles (responsiveness module)")
     maturity = m.input("amh_maturity", 1, "1", "AMH output per follicle relative to the mature ovary")
 
     AMH_ref = m.param("AMH_ref", amh_unit, "reference (healthy adult) serum AMH", r"\mathrm{AMH}_{\mathrm{ref}}")
@@ -52,7 +53,7 @@ def hormone_module(
     k_E = m.half_life("t_half_E2", "day", "estradiol elimination half-life", r"t_{1/2,\mathrm{E_2}}")
     k_F = m.half_life("t_half_FSH", "day", "FSH elimination half-life", r"t_{1/2,\mathrm{FSH}}")
 
-    aromatase = FSH / (FSH + K_F) * (FSH_ref + K_F) / FSH_ref
+    aromatase = R * FSH / (FSH + K_F) * (FSH_ref + K_F) / FSH_ref
     e2_ovarian = m.assign(
         "e2_ovarian_signal", ovu / q_ovu * aromatase, "1",
         "ovarian estradiol output relative to one ovulation per cycle at reference FSH", r"\epsilon",
@@ -64,6 +65,11 @@ def hormone_module(
         "ovarian negative feedback on FSH: 1 at reference, 0 without follicles",
         r"\eta",
     )
+    share_EF = m.param("e2_early_follicular_share", "1", "share of the cycle-averaged ovarian estradiol present in "
+                       "an early-follicular (cycle day 2-5) sample", r"\phi_{\mathrm{EF}}", (0, 1))
+    m.assign("E2_early_follicular", E2_floor + share_EF * (E2 - E2_floor), e2_unit,
+             "serum estradiol of an early-follicular (cycle day 2-5) sample, the sample clinical cut-offs refer to",
+             r"\mathrm{E}_{2,\mathrm{EF}}")
     gain = FSH_max / FSH_ref - 1
     m.flow(None, AMH, k_AMH * AMH_ref * maturity * amh_signal, "AMH secretion")
     m.flow(AMH, None, k_AMH * AMH, "AMH clearance")

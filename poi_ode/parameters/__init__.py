@@ -19,6 +19,7 @@ half-life may be written in hours, minutes or days as its source gave it.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,7 +40,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10
     import tomli as tomllib
 
-__all__ = ["Parameter", "ParameterSet", "load_parameter_set", "available_species", "SOURCE_KINDS"]
+__all__ = ["Parameter", "ParameterSet", "load_parameter_set", "available_species", "SOURCE_KINDS",
+           "rewrite_parameters", "parameter_file"]
 
 SOURCE_KINDS = ("sourcebook", "literature", "assumption", "derived", "fitted", "definition")
 """Allowed values of ``kind``: where a value comes from."""
@@ -262,6 +264,48 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ParameterError(f"{what} {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"{Path(path).name}: not valid TOML ({exc})") from None
+
+
+def parameter_file(species: str) -> Path:
+    """Path of a bundled parameter file."""
+    return _DIR / f"{species}.toml"
+
+
+def rewrite_parameters(path: str | Path, changes: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """Rewrite lines of ``[parameters.NAME]`` blocks of a parameter file, keeping everything else.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+    changes : mapping
+        ``{name: {key: toml_text}}``, e.g. ``{"k_act": {"value": "1e-5", "kind": '"fitted"'}}``; each
+        key must already be a line of the block.
+
+    Returns
+    -------
+    list of str
+        The names rewritten.
+
+    Raises
+    ------
+    ParameterError
+        If a block or one of its keys is missing.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    for name, lines in changes.items():
+        block = re.search(rf"^\[parameters\.{re.escape(name)}\]\n(.*?)(?=^\[|^#|\Z)", text, re.M | re.S)
+        if block is None:
+            raise ParameterError(f"{path.name}: no block [parameters.{name}]")
+        body = block.group(1)
+        for key, value in lines.items():
+            body, count = re.subn(rf"^{key} = .*$", lambda _m, k=key, v=value: f"{k} = {v}", body, count=1, flags=re.M)
+            if count != 1:
+                raise ParameterError(f"{path.name}: [parameters.{name}] has no line '{key} = ...'")
+        text = text[:block.start(1)] + body + text[block.end(1):]
+    path.write_text(text, encoding="utf-8")
+    return list(changes)
 
 
 def available_species() -> list[str]:

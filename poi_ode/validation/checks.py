@@ -273,6 +273,13 @@ class _Subject:
         self._cache: dict[Any, Any] = {}
         try:
             self._model = po.load_model(species)
+            if isinstance(params, ParameterSet) and params.info.get("structure") != \
+                    self._model.parameter_set.info.get("structure"):  # another structure: its own model
+                from ..model import DEFAULT_MODULES, compose
+
+                self._model = compose(DEFAULT_MODULES, name=params.species, units=params.info.get("units", {}),
+                                      structure=params.info.get("structure", {}))
+                self._model.attach(params)
             self._load_error: Exception | None = None
         except Exception as exc:  # every check of the species then reports it
             self._model, self._load_error = None, exc
@@ -937,6 +944,7 @@ def run_checks(species: Sequence[str] = ("human", "mouse"),
     import pandas as pd
 
     from .chemotherapy import BUILDERS as CHEMOTHERAPY
+    from .population import BUILDERS as POPULATION
 
     targets = load_targets()
     rows: list[Check] = []
@@ -946,6 +954,7 @@ def run_checks(species: Sequence[str] = ("human", "mouse"),
         subject = _Subject(name, (params or {}).get(name))
         rows += _BUILDERS[name](subject, targets)
         rows += CHEMOTHERAPY[name](subject, targets)
+        rows += POPULATION[name](subject, targets)
     frame = pd.DataFrame([asdict(c) for c in rows], columns=[*COLUMNS, "note"])
     frame["passed"] = frame["passed"].astype(bool)
     return frame

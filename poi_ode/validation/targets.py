@@ -97,6 +97,8 @@ TARGET_SPECS: tuple[TargetSpec, ...] = (
     # human FSH and E2
     _s("fsh_20_25_jain", "Jain2003_day3", "FSH", "20-25"),
     _s("fsh_40_45_jain", "Jain2003_day3", "FSH", "40-45"),
+    _s("e2_day3_20_25_jain", "Jain2003_day3", "E2", "20-25"),
+    _s("e2_day3_40_45_jain", "Jain2003_day3", "E2", "40-45"),
     _s("fsh_20_35_erasmus", "ErasmusFSH_young", "FSH (cycle day 3)", "20-35"),
     _s("fsh_postmenopausal_sharief", "Sharief2018_POF", "FSH", None, arm="postmenopausal"),
     _s("swan_fsh_onset", _SWAN, "FSH rise onset (change-point)"),
