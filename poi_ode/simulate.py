@@ -406,6 +406,10 @@ class Trajectory:
         State values in their units (``units``).
     outputs : ndarray, shape (n, n_outputs)
         Derived outputs (the model's assignments: antral count, paracrine effect...).
+    stats : dict
+        Solver counts; ``method`` and ``engine`` say what ran (``engine`` is
+        ``"compiled C (RODAS4)"`` or ``"python (scipy LSODA)"``, ``BDF``, ``Radau``), and
+        ``fallback`` why the compiled engine's result was replaced.
     """
 
     time: np.ndarray
@@ -611,6 +615,7 @@ def _run(model: "Model", doses: Regimen, resolved, pset: ParameterSet, q, y: np.
         dose_t, jumps = dose_jumps(resolved, len(model.states))
         out, outputs, stats, failed = native.simulate(q, y, dose_t, jumps, grid, rtol, atol, max_steps)
         stats["method"] = "rodas"
+        stats["engine"] = native_engine_name()
         if failed is not None:
             from .native import FAILURES
 
@@ -618,7 +623,7 @@ def _run(model: "Model", doses: Regimen, resolved, pset: ParameterSet, q, y: np.
                                             f"({FAILURES.get(stats.get('status'), 'error')}); LSODA retried"}
     if out is None:
         method = "LSODA" if method in ("auto", "rodas") else method
-        stats.update({"nfe": 0, "nje": 0, "segments": 0, "method": method})
+        stats.update({"nfe": 0, "nje": 0, "segments": 0, "method": method, "engine": python_engine_name(method)})
         out = integrate_across_doses(
             y, grid, resolved, lambda z, seg: _integrate(c, z, seg, q, method, rtol, atol, max_steps, model, stats)
         )
@@ -825,7 +830,7 @@ def simulate_batch(
                                                        threads or os.cpu_count() or 1)
     states[rows], outputs[rows] = Y, O
     for b, k in enumerate(rows):
-        stats[k] = {**native_stats[b], "method": "rodas"}
+        stats[k] = {**native_stats[b], "method": "rodas", "engine": native_engine_name()}
         if failed[b] is not None:  # the LSODA retry, with its own diagnosis
             states[k], outputs[k] = np.nan, np.nan
             one_at_a_time(k, used_sets[k], Y0[b], "LSODA")
@@ -865,6 +870,18 @@ def _prime_healthy_states(model: "Model", native, sets, age: float | None, threa
         for i, b in enumerate(rows):
             if failed[i] is None:
                 _store_healthy(model, keys[b], Y[i][-1])
+
+
+def native_engine_name() -> str:
+    """``stats["engine"]`` of a simulation the compiled engine ran."""
+    from .native import ENGINE
+
+    return ENGINE
+
+
+def python_engine_name(method: str) -> str:
+    """``stats["engine"]`` of a simulation scipy ran on the generated Python code."""
+    return f"python (scipy {method})"
 
 
 def _native(model: "Model", method: str):

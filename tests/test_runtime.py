@@ -60,3 +60,118 @@ def test_a_pickled_trajectory_keeps_values_not_the_model(mouse):
     assert copy.at(float(tr.time[3]), "AMH") == tr["AMH"][3]
     with pytest.raises(ParameterError, match="cannot be simulated again"):
         copy.at(3.33, "AMH")
+
+
+# --------------------------------------------------------------------------- a cache that heals
+def _fresh_cache(tmp_path, monkeypatch):
+    """An empty disk cache and no generated code or library in memory."""
+    from poi_ode import compile as compile_module
+    from poi_ode import native
+
+    monkeypatch.setenv("POI_ODE_CACHE", str(tmp_path))
+    monkeypatch.setattr(compile_module, "_MEMORY", {})
+    monkeypatch.setattr(native, "_MEMORY", {})
+    monkeypatch.setattr(native, "_UNAVAILABLE", {})
+
+
+def test_damaged_generated_code_is_rebuilt_with_one_warning(tmp_path, monkeypatch, mouse):
+    import warnings
+
+    from poi_ode import compile as compile_module
+    from poi_ode.errors import CacheWarning
+
+    y0 = po.healthy_state(mouse)
+    _fresh_cache(tmp_path, monkeypatch)
+    source = po.load_model("mouse").compiled.source
+    (path,) = tmp_path.glob("model_*.py")
+    assert path.read_text(encoding="utf-8") == source
+    lines = source.splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2], encoding="utf-8")  # a cut last line
+    monkeypatch.setattr(compile_module, "_MEMORY", {})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tr = po.simulate(po.load_model("mouse"), None, t_end=10, initial=y0, method="LSODA")
+    damaged = [w for w in caught if issubclass(w.category, CacheWarning)]
+    assert len(damaged) == 1 and path.name in str(damaged[0].message), [str(w.message) for w in caught]
+    assert "checksum" in str(damaged[0].message)
+    assert path.read_text(encoding="utf-8") == source  # rebuilt on disk
+    assert tr.stats["engine"] == "python (scipy LSODA)"
+    np.testing.assert_allclose(tr["AMH"], po.simulate(mouse, None, t_end=10, initial=y0, method="LSODA")["AMH"])
+    monkeypatch.setattr(compile_module, "_MEMORY", {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheWarning)  # healed: no second report
+        po.load_model("mouse").compiled
+    assert not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob(".*"))
+
+
+_RUN_MOUSE = """
+import warnings, numpy as np, poi_ode as po
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    tr = po.simulate(po.load_model("mouse"), None, t_end=10)
+print(tr.stats["engine"])
+for w in caught:
+    print(w.category.__name__, w.message)
+"""
+
+
+def _run_mouse(cache, wait: bool = True):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "POI_ODE_CACHE": str(cache), "PYTHONPATH": os.pathsep.join(
+        [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.Popen([sys.executable, "-c", _RUN_MOUSE], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    return proc.communicate(timeout=600) + (proc.returncode,) if wait else proc
+
+
+def test_truncated_compiled_library_is_rebuilt_and_stats_name_the_engine(tmp_path, monkeypatch, mouse):
+    """In a fresh process (a library once loaded stays mapped in this one): a library cut in half
+    is reported once and rebuilt, and the compiled engine runs, not the slower fallback."""
+    from poi_ode import native
+
+    _fresh_cache(tmp_path, monkeypatch)
+    reason = native.available(po.load_model("mouse"))
+    if reason:
+        pytest.skip(f"compiled engine unavailable here: {reason}")
+    (path,) = tmp_path.glob("native_*.so")
+    intact = path.read_bytes()
+    assert native._seal_problem(path) is None
+    path.unlink()  # a new file, not the one this process has mapped, cut in half
+    path.write_bytes(intact[: len(intact) // 2])
+    out, err, code = _run_mouse(tmp_path)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == native.ENGINE, out
+    warned = [line for line in lines[1:] if line.startswith("CacheWarning")]
+    assert len(warned) == 1 and path.name in warned[0] and "rebuilding" in warned[0], out
+    assert native._seal_problem(path) is None and path.stat().st_size > len(intact) // 2
+    out, err, code = _run_mouse(tmp_path)  # healed: no report the second time
+    assert code == 0 and out.splitlines() == [native.ENGINE], (out, err)
+
+
+def test_two_processes_building_the_same_model_at_once(tmp_path):
+    """Both finish with the compiled engine (where a compiler exists) and no report of damage, and
+    the cache holds one intact file of each kind, no temporary leftovers."""
+    from poi_ode import compile as compile_module
+    from poi_ode import native
+
+    procs = [_run_mouse(tmp_path, wait=False) for _ in range(2)]
+    results = [p.communicate(timeout=600) + (p.returncode,) for p in procs]
+    for out, err, code in results:
+        assert code == 0, err
+        assert "CacheWarning" not in out, out
+    (source,) = tmp_path.glob("model_*.py")
+    assert compile_module._damage(source.read_text(encoding="utf-8")) is None
+    libraries = list(tmp_path.glob("native_*.so"))
+    engines = {out.splitlines()[0] for out, _, _ in results}
+    if libraries:
+        assert len(libraries) == 1 and native._seal_problem(libraries[0]) is None
+        assert engines == {native.ENGINE}
+    else:
+        assert engines == {"python (scipy LSODA)"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([source.name, *(p.name for p in libraries)])
