@@ -175,3 +175,98 @@ def test_two_processes_building_the_same_model_at_once(tmp_path):
     else:
         assert engines == {"python (scipy LSODA)"}
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([source.name, *(p.name for p in libraries)])
+
+
+# --------------------------------------------------------------------------- the main job anywhere
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_main_job_finds_its_configs_and_their_data_from_any_folder(tmp_path, monkeypatch):
+    from poi_ode.cli import _parser
+    from poi_ode.fitting.config import _dataset, read_config
+    from poi_ode.mainjob import calibration_configs
+
+    monkeypatch.chdir(tmp_path)  # no fits/ here
+    assert _parser().parse_args(["run"]).fits is None  # the CLI default: the shipped configs
+    configs = calibration_configs()
+    assert [c.name for c in configs] == sorted(p.name for p in (ROOT / "fits").glob("*.toml"))
+    config = read_config(next(c for c in configs if c.stem == "griesinger2012"))
+    data, _ = _dataset(config)  # bundled dataset names resolve wherever the run starts
+    assert len(data.frame) > 0
+    own = tmp_path / "mine"  # --fits still overrides
+    own.mkdir()
+    (own / "only.toml").write_text('name = "only"\nspecies = "human"\ndata = ["griesinger2012_amh_elimination"]\n')
+    assert calibration_configs(own) == [own / "only.toml"]
+    with pytest.raises(po.PoiOdeError, match="no calibration configs in .*empty"):
+        calibration_configs(tmp_path / "empty")
+
+
+def test_config_data_paths_are_relative_to_the_config_and_a_missing_one_is_named(tmp_path, monkeypatch):
+    from poi_ode.fitting.config import _dataset, read_config
+
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    from poi_ode.data import BUNDLED
+
+    csv = BUNDLED / "griesinger2012_amh_elimination.csv"
+    (folder / "own.csv").write_bytes(csv.read_bytes())
+    (folder / "own.toml").write_text('name = "own"\nspecies = "human"\ndata = ["own.csv", "gone.csv"]\n')
+    monkeypatch.chdir(tmp_path)
+    config = read_config("configs/own.toml")  # a relative path, then another working directory
+    monkeypatch.chdir(ROOT.parent)
+    with pytest.raises(ParameterError, match=r"own\.toml: data item 'gone\.csv' is neither a bundled dataset"):
+        _dataset(config)
+    config["data"] = ["own.csv"]
+    assert len(_dataset(config)[0].frame) > 0
+
+
+def test_shipped_configs_are_the_repository_fits_configs():
+    """``poi_ode/calibrations`` (package data ``calibrations/*.toml``) must be the repository's
+    fits/*.toml: a link in the checkout; should it become a copy, the two must not diverge."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    from poi_ode.fitting.config import shipped_configs_folder
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["poi_ode"]
+    shipped = sorted({p for pattern in patterns if pattern.startswith("calibrations/")
+                      for p in (ROOT / "poi_ode").glob(pattern)})
+    fits = sorted((ROOT / "fits").glob("*.toml"))
+    assert [p.name for p in shipped] == [p.name for p in fits] and fits
+    for a, b in zip(shipped, fits):
+        assert a.read_bytes() == b.read_bytes(), f"{a} differs from {b}"
+    assert sorted(shipped_configs_folder().glob("*.toml")) in (shipped, fits)
+
+
+def test_files_are_written_whole_or_not_at_all(tmp_path):
+    from poi_ode._files import atomic_path, write_atomic
+
+    target = tmp_path / "report.md"
+    write_atomic(target, "complete\n")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half a rep")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "complete\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
+
+
+def test_an_interrupted_main_job_leaves_no_report(tmp_path, monkeypatch):
+    """A report from an earlier run is removed first; the interrupted run writes none."""
+    from poi_ode.fitting import config as config_module
+    from poi_ode.mainjob import run_main_job
+
+    (tmp_path / "report.md").write_text("# an earlier, complete report\n")
+    (tmp_path / "summary.json").write_text("{}")
+
+    def interrupted(path, out=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(config_module, "run_config", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_main_job(tmp_path, draws=0, executor="serial")
+    assert not (tmp_path / "report.md").exists() and not (tmp_path / "summary.json").exists()
