@@ -12,7 +12,7 @@ The public interface, in the order of the work:
 from . import population, protocols, sensitivity
 from .data import list_datasets, load_dataset, read_dataset, read_digitized
 from .dosing import Dose, Regimen
-from .errors import DosingError, ModelError, ParameterError, PoiOdeError, SimulationError, UnitError
+from .errors import CacheWarning, DosingError, ModelError, ParameterError, PoiOdeError, SimulationError, UnitError
 from .export.petab import PetabProblem, from_petab, to_petab
 from .export.sbml import to_sbml
 from .fitting import FitResult, fit
@@ -31,5 +31,5 @@ __all__ = [
     "natural_history", "Trajectory",
     "read_dataset", "load_dataset", "list_datasets", "read_digitized", "fit", "FitResult",
     "dose_response", "compare_regimens", "DoseResponse", "to_sbml", "to_petab", "from_petab", "PetabProblem", "sensitivity",
-    "PoiOdeError", "ModelError", "ParameterError", "UnitError", "DosingError", "SimulationError",
+    "PoiOdeError", "ModelError", "ParameterError", "UnitError", "DosingError", "SimulationError", "CacheWarning",
 ]

@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="the main job: calibrate on bundled data, predict dose-response, write a report")
     run.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
-    run.add_argument("--fits", type=Path, default=Path("fits"), help="folder of calibration configs (default: fits)")
+    run.add_argument("--fits", type=Path, default=None,
+                     help="folder of calibration configs (default: the ones shipped with poi_ode, the repository's fits/)")
     run.add_argument("--draws", type=int, default=40, help="parameter draws per band (default: 40)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--serial", action="store_true", help="no process pool")

@@ -5,12 +5,18 @@ Python source from the sympy expressions (with common-subexpression elimination)
 with :func:`exec`, and cached in memory and on disk (``$POI_ODE_CACHE`` or
 ``~/.cache/poi_ode``) under a hash of the expressions.  The generated code is an artefact:
 the sympy model stays the one source.
+
+A cached file is written whole or not at all (a temporary file, then a rename) and starts
+with a stamp: the generator version and the SHA-256 of the code below it. A file whose stamp
+does not match (damaged, truncated, edited) is regenerated, with one
+:class:`~poi_ode.errors.CacheWarning` naming it, instead of failing every later run.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -19,12 +25,15 @@ import numpy as np
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
+from ._files import write_atomic
+from .errors import CacheWarning
+
 if TYPE_CHECKING:  # pragma: no cover
     from .model.core import Model
 
 __all__ = ["CompiledModel", "compile_model", "cache_dir"]
 
-_GENERATOR_VERSION = "7"
+_GENERATOR_VERSION = "8"  # 8: stamped cache files (and sealed compiled libraries)
 _MEMORY: dict[str, dict[str, Callable]] = {}
 
 
@@ -246,6 +255,43 @@ def _load(source: str, filename: str) -> dict[str, Callable]:
     return namespace
 
 
+_STAMP = "# poi_ode generated code; generator {version}; sha256 {digest}\n"
+
+
+def _stamped(code: str) -> str:
+    """``code`` preceded by its stamp (a comment: the file stays valid Python)."""
+    digest = hashlib.sha256(code.encode("utf-8")).hexdigest()
+    return _STAMP.format(version=_GENERATOR_VERSION, digest=digest) + code
+
+
+def _damage(text: str) -> str | None:
+    """None if ``text`` is an intact stamped file of this generator, else what is wrong with it."""
+    head, _, code = text.partition("\n")
+    if not head.startswith("# poi_ode generated code;"):
+        return "no stamp in its first line"
+    if f"; generator {_GENERATOR_VERSION};" not in head:
+        return "stamped by another generator version"
+    if text != _stamped(code):
+        return "damaged or truncated (its code does not match the checksum in its stamp)"
+    return None
+
+
+def _cached_source(path: Path) -> str | None:
+    """The intact stamped code of ``path``; None if it is missing, or damaged (with a warning)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        problem: str | None = f"unreadable ({exc})"
+    else:
+        problem = _damage(text)
+        if problem is None:
+            return text
+    warnings.warn(f"cached generated code {path}: {problem}; regenerating it", CacheWarning, stacklevel=4)
+    return None
+
+
 @dataclass(frozen=True)
 class CompiledModel:
     """Numeric functions of a model.
@@ -269,7 +315,7 @@ class CompiledModel:
     outputs : callable ``(t, Y, q) -> values``
         Every assignment (output), vectorised.
     source : str
-        The generated Python source.
+        The generated Python source as cached on disk (its first line the stamp).
     key : str
         Hash of the symbolic model the code was generated from.
     """
@@ -297,16 +343,23 @@ def compile_model(model: "Model") -> CompiledModel:
     if namespace is None:
         folder = cache_dir()
         path = folder / f"model_{key}.py" if folder else None
-        source = None
-        if path is not None and path.exists():
-            source = path.read_text(encoding="utf-8")
+        source = _cached_source(path) if path is not None else None
+        namespace = None
+        if source is not None:
+            try:
+                namespace = _load(source, str(path))
+            except SyntaxError as exc:  # stamped yet not Python: a generator bug, rebuilt as damage
+                warnings.warn(f"cached generated code {path} does not compile ({exc.msg}, line {exc.lineno}): "
+                              "regenerating it", CacheWarning, stacklevel=2)
+                source = None
         if source is None:
-            source = _source(model)
+            source = _stamped(_source(model))
             if path is not None:
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(source, encoding="utf-8")
-                os.replace(tmp, path)
-        namespace = _load(source, str(path) if path else f"<poi_ode model {key}>")
+                try:
+                    write_atomic(path, source)  # whole or not at all: concurrent writers write the same text
+                except OSError as exc:  # the disk cache is a convenience: run from memory
+                    warnings.warn(f"could not cache generated code in {path}: {exc}", CacheWarning, stacklevel=2)
+            namespace = _load(source, str(path) if path else f"<poi_ode model {key}>")
         namespace["__source__"] = source
         _MEMORY[key] = namespace
     used = set().union(*(sp.sympify(f.rate).free_symbols for f in model.flows)) if model.flows else set()

@@ -12,6 +12,7 @@ __all__ = [
     "UnitError",
     "DosingError",
     "SimulationError",
+    "CacheWarning",
 ]
 
 
@@ -37,3 +38,8 @@ class DosingError(PoiOdeError, ValueError):
 
 class SimulationError(PoiOdeError, RuntimeError):
     """The ODE solver failed; the message says at what time and which state."""
+
+
+class CacheWarning(UserWarning):
+    """A cached file (generated code, compiled library) was damaged and has been rebuilt; the
+    message names the file."""

@@ -1,6 +1,8 @@
 """The main job (``poi-ode run``): calibrate on the bundled data, predict, and report.
 
-1. Runs every calibration config in ``fits/`` on the bundled published data.
+1. Runs every calibration config shipped with the package (the repository's ``fits/*.toml``,
+   :func:`~poi_ode.fitting.config.shipped_configs_folder`), or of a folder given, on the
+   bundled published data.
 2. Predicts, for a woman of 30 with idiopathic POI (the population of the bundled clinical
    series), the dose-response of intraovarian MSCs and exosomes given at day 0. Three
    separately labelled bands are drawn:
@@ -10,6 +12,10 @@
 3. Fits Emax models, compares regimens, and simulates the primordial reserve over ten years.
 4. Writes ``report.md`` with figures and CSV/JSON tables, saying plainly what the data cannot
    identify.
+
+Every file is written whole or not at all (a temporary file, then a rename), and ``report.md``
+last: a report in the output folder means the run finished (one left from an earlier run is
+removed when a new run starts).
 """
 from __future__ import annotations
 
@@ -19,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["run_main_job", "SCENARIO"]
+from ._files import atomic_path, write_atomic
+
+__all__ = ["run_main_job", "calibration_configs", "SCENARIO"]
 
 SCENARIO = dict(species="human", initial="poi", background="", treat_day=0.0, age=30.0)
 """Idiopathic POI at 30 (Edessy 2016 treated women of 26-33 y), treatment at day 0."""
@@ -27,9 +35,45 @@ ENDPOINTS = ["AMH@90", "FSH@90", "AUC:AMH@0-365", "FSH<25@0-365", "AFC@90", "res
 """Endpoints of the main job (human units; 25 IU/L and 50 pg/mL are the POI criteria of the sourcebook)."""
 
 
-def run_main_job(out: Path, fits: Path = Path("fits"), draws: int = 40, seed: int = 0, executor=None,
+def calibration_configs(fits: str | Path | None = None) -> list[Path]:
+    """The calibration configs the main job runs: ``fits/*.toml`` of a folder, or the shipped ones.
+
+    Parameters
+    ----------
+    fits : path, optional
+        A folder of ``NAME.toml`` configs (``--fits``); default: the configs shipped with the
+        package, found from any working directory.
+
+    Raises
+    ------
+    PoiOdeError
+        If the folder holds no config.
+    """
+    from .errors import PoiOdeError
+    from .fitting.config import shipped_configs_folder
+
+    folder = shipped_configs_folder() if fits is None else Path(fits)
+    configs = sorted(folder.glob("*.toml"))
+    if not configs:
+        raise PoiOdeError(f"no calibration configs in {folder}/: pass --fits a folder of NAME.toml configs, or leave "
+                          "it out to run the configs shipped with poi_ode")
+    return configs
+
+
+def run_main_job(out: Path, fits: Path | None = None, draws: int = 40, seed: int = 0, executor=None,
                  progress: bool = False) -> list[Path]:
-    """Run the main job; return the files written (report first)."""
+    """Run the main job; return the files written (report first).
+
+    Parameters
+    ----------
+    out : path
+        Output folder (created).
+    fits : path, optional
+        Folder of calibration configs; default: the ones shipped with the package
+        (:func:`calibration_configs`).
+    draws, seed, executor, progress
+        Parameter draws per band, their seed, the executor of the simulations and progress bars.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,13 +87,23 @@ def run_main_job(out: Path, fits: Path = Path("fits"), draws: int = 40, seed: in
 
     t0 = time.perf_counter()
     out = Path(out)
+    configs = calibration_configs(fits)
     out.mkdir(parents=True, exist_ok=True)
-    configs = sorted(Path(fits).glob("*.toml"))
-    if not configs:
-        from .errors import PoiOdeError
-
-        raise PoiOdeError(f"no calibration configs in {fits}/: run from the repository root or pass --fits")
+    for marker in ("report.md", "summary.json"):  # an earlier run's: gone until this run completes
+        (out / marker).unlink(missing_ok=True)
     written: list[Path] = []
+
+    def figure(fig, name: str) -> None:
+        with atomic_path(out / name) as tmp:
+            fig.savefig(tmp, dpi=110)
+        plt.close(fig)
+        written.append(out / name)
+
+    def table(frame, name: str) -> None:
+        with atomic_path(out / name) as tmp:
+            frame.to_csv(tmp, index=False)
+        written.append(out / name)
+
     model = load_model(SCENARIO["species"])
     fits_done = []
     for config in configs:
@@ -74,23 +128,16 @@ def run_main_job(out: Path, fits: Path = Path("fits"), draws: int = 40, seed: in
         tables.append(dr.table)
         emax_tables.append(dr.emax().assign(agent=agent))
         for effect, suffix in ((False, ""), (True, "_effect")):
-            fig = dr.plot(effect=effect)
-            path = out / f"dose_response_{agent}_{kind}{suffix}.png"
-            fig.savefig(path, dpi=110)
-            plt.close(fig)
-            written.append(path)
+            figure(dr.plot(effect=effect), f"dose_response_{agent}_{kind}{suffix}.png")
     import pandas as pd
 
     dr_table = pd.concat(tables, ignore_index=True)
     emax_table = pd.concat(emax_tables, ignore_index=True)
-    written.append(out / "dose_response.csv")
-    dr_table.to_csv(written[-1], index=False)
-    written.append(out / "emax.csv")
-    emax_table.to_csv(written[-1], index=False)
+    table(dr_table, "dose_response.csv")
+    table(emax_table, "emax.csv")
     minimum = [responses[(a, k)].minimum_dose("FSH@90", 25.0, "below") | dict(agent=a, uncertainty=k)
                for a in grids for k in kinds]
-    written.append(out / "minimum_dose.csv")
-    pd.DataFrame(minimum).to_csv(written[-1], index=False)
+    table(pd.DataFrame(minimum), "minimum_dose.csv")
 
     # regimen comparison, assumption sensitivity as the band
     d = SCENARIO["treat_day"]
@@ -111,12 +158,8 @@ def run_main_job(out: Path, fits: Path = Path("fits"), draws: int = 40, seed: in
                                   background=background, age=SCENARIO["age"], initial=SCENARIO["initial"],
                                   draws=draws, uncertainty="assumptions", reference="no treatment",
                                   seed=seed, executor=executor, progress=progress, model=model)
-    written.append(out / "regimens.csv")
-    comparison.table.to_csv(written[-1], index=False)
-    fig = comparison.plot()
-    written.append(out / "regimens.png")
-    fig.savefig(written[-1], dpi=110)
-    plt.close(fig)
+    table(comparison.table, "regimens.csv")
+    figure(comparison.plot(), "regimens.png")
 
     # long-term reserve under the activation hypothesis
     base = _fitted_set(model, usable)
@@ -138,22 +181,17 @@ def run_main_job(out: Path, fits: Path = Path("fits"), draws: int = 40, seed: in
     ax.legend(fontsize=7, frameon=False)
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    written.append(out / "reserve.png")
-    fig.savefig(written[-1], dpi=110)
-    plt.close(fig)
+    figure(fig, "reserve.png")
     reserve = pd.DataFrame(reserve_rows)
-    written.append(out / "reserve.csv")
-    reserve.to_csv(written[-1], index=False)
+    table(reserve, "reserve.csv")
 
     wall = time.perf_counter() - t0
-    report = out / "report.md"
-    report.write_text(_report(fits_done, responses, emax_table, minimum, comparison, reserve, draws, wall),
-                      encoding="utf-8")
-    summary = out / "summary.json"
-    summary.write_text(json.dumps(dict(wall_time_s=wall, draws=draws, seed=seed,
-                                       calibrations=[dict(name=r.config["name"], status=r.status,
-                                                          parameters={p.key: p.value for p in r.parameters})
-                                                     for r in fits_done]), indent=1), encoding="utf-8")
+    summary = write_atomic(out / "summary.json", json.dumps(dict(
+        wall_time_s=wall, draws=draws, seed=seed,
+        calibrations=[dict(name=r.config["name"], status=r.status, parameters={p.key: p.value for p in r.parameters})
+                      for r in fits_done]), indent=1))
+    report = write_atomic(out / "report.md",  # last: its presence means the run completed
+                          _report(fits_done, responses, emax_table, minimum, comparison, reserve, draws, wall))
     return [report, summary, *written]
 
 

@@ -406,6 +406,10 @@ class Trajectory:
         State values in their units (``units``).
     outputs : ndarray, shape (n, n_outputs)
         Derived outputs (the model's assignments: antral count, paracrine effect...).
+    stats : dict
+        Solver counts; ``method`` and ``engine`` say what ran (``engine`` is
+        ``"compiled C (RODAS4)"`` or ``"python (scipy LSODA)"``, ``BDF``, ``Radau``), and
+        ``fallback`` why the compiled engine's result was replaced.
     """
 
     time: np.ndarray
@@ -418,6 +422,7 @@ class Trajectory:
     regimen: Regimen
     parameters: ParameterSet
     stats: dict[str, Any] = field(default_factory=dict)
+    _rerun: "_Rerun | None" = field(default=None, repr=False, compare=False)
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name in self.state_names:
@@ -430,12 +435,57 @@ class Trajectory:
     def variables(self) -> tuple[str, ...]:
         return self.state_names + self.output_names
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles and copies keep the values, not the means to simulate again (the model)."""
+        return {**self.__dict__, "_rerun": None}
+
     def at(self, time: float, name: str) -> float:
-        """Value of ``name`` at an output time (exact match required; per simulation for a batch)."""
+        """Value of ``name`` (a state or an output) at day ``time``; per simulation for a batch.
+
+        At an output time (within 1e-9 day) the stored value is returned as is. Between output
+        times, a trajectory made by :func:`simulate` is simulated again from day 0 with ``time``
+        added to its output times (same initial state, doses, parameters, solver and
+        tolerances), so the value has the accuracy of the original run; values found are
+        kept, so asking again for that day is free.
+
+        Parameters
+        ----------
+        time : float
+            Day, from 0 to the last output time.
+        name : str
+            A state or output name (:attr:`variables`).
+
+        Raises
+        ------
+        KeyError
+            If ``name`` is neither a state nor an output.
+        ParameterError
+            If ``time`` is outside the simulated span, or between output times of a result that
+            cannot be simulated again (a batch, or a trajectory not made by :func:`simulate`);
+            the message gives the span and how to ask for that day.
+        """
+        values = self[name]  # the name first: an unknown name is a KeyError at any time
+        time = float(time)
         i = int(np.searchsorted(self.time, time + 1e-9, side="right")) - 1
-        if i < 0 or abs(self.time[i] - time) > 1e-9:
-            raise KeyError(f"day {time} is not an output time of this trajectory")
-        return _scalar(self[name][..., i])
+        if i >= 0 and abs(self.time[i] - time) <= 1e-9:
+            return _scalar(values[..., i])
+        end = float(self.time[-1])
+        rerun = getattr(self, "_rerun", None)
+        if not (0.0 <= time <= end):
+            raise ParameterError(
+                f"day {time:g} is outside the simulated span 0-{end:g} days of this trajectory: simulate again "
+                f"with t_end (or the last of times) at least {time:g}"
+            )
+        if rerun is None:
+            raise ParameterError(
+                f"day {time:g} is not an output time of this result (output times {float(self.time[0]):g}-{end:g} "
+                f"days, {self.time.size} of them) and it cannot be simulated again (a batch, or a copy): include "
+                f"{time:g} in times="
+            )
+        states, outputs = rerun(self.time, time)
+        if name in self.state_names:
+            return float(states[self.state_names.index(name)])
+        return float(outputs[self.output_names.index(name)])
 
     def to_frame(self, variables: Sequence[str] | None = None) -> "pd.DataFrame":
         """Tidy table: time, variable, value, unit (one row per time and variable)."""
@@ -552,6 +602,12 @@ def simulate(
             f"dose of {d.agent!r} at day {d.time:g} is after the end of the simulation (day {grid[-1]:g})"
         )
     y = initial_state(model, initial, pset, age)
+    return _run(model, doses, resolved, pset, q, y, grid, method, rtol, atol, max_steps)
+
+
+def _run(model: "Model", doses: Regimen, resolved, pset: ParameterSet, q, y: np.ndarray, grid: np.ndarray,
+         method: str, rtol: float, atol, max_steps: int) -> Trajectory:
+    """Integrate from the state ``y`` at day 0 (before day-0 doses) and report on ``grid``."""
     c = model.compiled
     out, stats = None, {}
     native = _native(model, method)
@@ -559,6 +615,7 @@ def simulate(
         dose_t, jumps = dose_jumps(resolved, len(model.states))
         out, outputs, stats, failed = native.simulate(q, y, dose_t, jumps, grid, rtol, atol, max_steps)
         stats["method"] = "rodas"
+        stats["engine"] = native_engine_name()
         if failed is not None:
             from .native import FAILURES
 
@@ -566,7 +623,7 @@ def simulate(
                                             f"({FAILURES.get(stats.get('status'), 'error')}); LSODA retried"}
     if out is None:
         method = "LSODA" if method in ("auto", "rodas") else method
-        stats.update({"nfe": 0, "nje": 0, "segments": 0, "method": method})
+        stats.update({"nfe": 0, "nje": 0, "segments": 0, "method": method, "engine": python_engine_name(method)})
         out = integrate_across_doses(
             y, grid, resolved, lambda z, seg: _integrate(c, z, seg, q, method, rtol, atol, max_steps, model, stats)
         )
@@ -582,7 +639,39 @@ def simulate(
         regimen=doses,
         parameters=pset,
         stats=stats,
+        _rerun=_Rerun(model, doses, resolved, pset, q, np.array(y, dtype=float), method, rtol, atol, max_steps),
     )
+
+
+@dataclass
+class _Rerun:
+    """What :meth:`Trajectory.at` needs to re-simulate a trajectory with more output times.
+
+    The same model, doses, parameter set, initial state (before day-0 doses), solver and
+    tolerances as the original run; values found are kept per day.
+    """
+
+    model: "Model"
+    doses: Regimen
+    resolved: list
+    pset: ParameterSet
+    q: Any
+    y0: np.ndarray
+    method: str
+    rtol: float
+    atol: Any
+    max_steps: int
+    found: dict = field(default_factory=dict)
+
+    def __call__(self, grid: np.ndarray, day: float) -> tuple[np.ndarray, np.ndarray]:
+        """States and outputs at ``day``, integrated on ``grid`` with ``day`` added."""
+        if day not in self.found:
+            times = np.union1d(grid, [day])
+            tr = _run(self.model, self.doses, self.resolved, self.pset, self.q, self.y0, times, self.method,
+                      self.rtol, self.atol, self.max_steps)
+            k = int(np.searchsorted(times, day))
+            self.found[day] = (tr.states[k].copy(), tr.outputs[k].copy())
+        return self.found[day]
 
 
 @dataclass
@@ -741,7 +830,7 @@ def simulate_batch(
                                                        threads or os.cpu_count() or 1)
     states[rows], outputs[rows] = Y, O
     for b, k in enumerate(rows):
-        stats[k] = {**native_stats[b], "method": "rodas"}
+        stats[k] = {**native_stats[b], "method": "rodas", "engine": native_engine_name()}
         if failed[b] is not None:  # the LSODA retry, with its own diagnosis
             states[k], outputs[k] = np.nan, np.nan
             one_at_a_time(k, used_sets[k], Y0[b], "LSODA")
@@ -781,6 +870,18 @@ def _prime_healthy_states(model: "Model", native, sets, age: float | None, threa
         for i, b in enumerate(rows):
             if failed[i] is None:
                 _store_healthy(model, keys[b], Y[i][-1])
+
+
+def native_engine_name() -> str:
+    """``stats["engine"]`` of a simulation the compiled engine ran."""
+    from .native import ENGINE
+
+    return ENGINE
+
+
+def python_engine_name(method: str) -> str:
+    """``stats["engine"]`` of a simulation scipy ran on the generated Python code."""
+    return f"python (scipy {method})"
 
 
 def _native(model: "Model", method: str):

@@ -24,17 +24,22 @@ and figures into ``fits/<name>/``. Format::
     [age]            # per arm, years
     [regimens]       # per arm: "DAY:AGENT:AMOUNT:UNIT[:ROUTE]; ..."
     [priors.NAME]    # median + sd_log10 (log scale) or mean + sd (linear)
+
+The configs of the main job ship with the package (:func:`shipped_configs_folder`): in a
+checkout ``poi_ode/calibrations`` is a symbolic link to the repository's ``fits/``, the one
+copy of them; ``pip install`` copies the ``*.toml`` behind it into the installed package.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from .._files import atomic_path, write_atomic
 from ..data import Dataset, list_datasets, load_dataset, read_dataset
 from ..errors import ParameterError
 from ..parameters import read_toml
 
-__all__ = ["run_config", "read_config", "write_outputs"]
+__all__ = ["run_config", "read_config", "write_outputs", "shipped_configs_folder"]
 
 KEYS = {
     "name", "description", "species", "modules", "data", "free", "per_study", "error_model", "sigma", "method",
@@ -43,7 +48,32 @@ KEYS = {
 }
 
 
+SHIPPED = Path(__file__).resolve().parents[1] / "calibrations"
+"""The package's calibration configs: a link to the repository's ``fits/`` in a checkout, copies
+(package data ``calibrations/*.toml``) in an installed package."""
+
+
+def shipped_configs_folder() -> Path:
+    """The folder of the calibration configs shipped with poi_ode (what ``poi-ode run`` runs).
+
+    ``poi_ode/calibrations``: in a checkout a symbolic link to the repository's ``fits/``, in an
+    installed package the copies ``pip install`` made of its ``*.toml``. A checkout without
+    symbolic links (``core.symlinks`` false) falls back to the ``fits/`` beside the package.
+
+    Raises
+    ------
+    ParameterError
+        If neither folder holds a ``*.toml`` config (a damaged installation).
+    """
+    for folder in (SHIPPED, SHIPPED.parents[1] / "fits"):
+        if folder.is_dir() and any(folder.glob("*.toml")):
+            return folder
+    raise ParameterError(f"no calibration configs shipped with poi_ode in {SHIPPED}: reinstall the package "
+                         "(they are package data, calibrations/*.toml) or pass a folder of configs")
+
+
 def read_config(path: str | Path) -> dict[str, Any]:
+    """Read and check a fit config; ``_folder`` (absolute) is where its relative data paths start."""
     path = Path(path)
     config = read_toml(path, "fit config")
     unknown = set(config) - KEYS
@@ -52,7 +82,10 @@ def read_config(path: str | Path) -> dict[str, Any]:
     for key in ("name", "species", "data"):
         if key not in config:
             raise ParameterError(f"{path.name}: missing key {key!r}")
-    config["_folder"] = str(path.parent)
+    if not isinstance(config["data"], list) or not all(isinstance(item, str) for item in config["data"]):
+        raise ParameterError(f"{path}: 'data' must be a list of bundled dataset names or CSV paths")
+    config["_folder"] = str(path.absolute().parent)
+    config["_path"] = str(path)
     return config
 
 
@@ -62,7 +95,11 @@ def _dataset(config: dict[str, Any]) -> tuple[Dataset, list[str]]:
         if item in list_datasets():
             part = load_dataset(item)
         else:
-            part = read_dataset(Path(config["_folder"]) / item)
+            csv = Path(config["_folder"]) / item
+            if not csv.is_file():
+                raise ParameterError(f"{config.get('_path', config['name'])}: data item {item!r} is neither a bundled "
+                                     f"dataset ({', '.join(list_datasets())}) nor a CSV file at {csv}")
+            part = read_dataset(csv)
         data = part if data is None else data + part
     notes = []
     frame = data.frame
@@ -136,25 +173,19 @@ def write_outputs(result, folder: str | Path, model=None) -> list[Path]:
     text = result.report()
     if result.config.get("description"):
         text = text.replace("\n\n", f"\n\n{result.config['description']}\n\n", 1)
-    report.write_text(text, encoding="utf-8")
-    written.append(report)
+    written.append(write_atomic(report, text))
+
+    def figure(fig, name: str) -> None:
+        with atomic_path(folder / name) as tmp:
+            fig.savefig(tmp, dpi=110)
+        plt.close(fig)
+        written.append(folder / name)
+
     if result.status != "failed":
-        fig = result.plot(model, bands=30 if result.covariance is not None else 0)
-        fig.savefig(folder / "fit.png", dpi=110)
-        plt.close(fig)
-        written.append(folder / "fit.png")
-        fig = result.plot_residuals()
-        fig.savefig(folder / "residuals.png", dpi=110)
-        plt.close(fig)
-        written.append(folder / "residuals.png")
+        figure(result.plot(model, bands=30 if result.covariance is not None else 0), "fit.png")
+        figure(result.plot_residuals(), "residuals.png")
     if result.profiles:
-        fig = result.plot_profiles()
-        fig.savefig(folder / "profiles.png", dpi=110)
-        plt.close(fig)
-        written.append(folder / "profiles.png")
+        figure(result.plot_profiles(), "profiles.png")
     if result.samples:
-        fig = result.plot_corner()
-        fig.savefig(folder / "corner.png", dpi=110)
-        plt.close(fig)
-        written.append(folder / "corner.png")
+        figure(result.plot_corner(), "corner.png")
     return written

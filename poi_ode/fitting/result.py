@@ -224,10 +224,9 @@ class FitResult:
 
     def to_json(self, path: str | Path) -> Path:
         """Write the result as JSON (lossless: :meth:`from_json` gives an equal result)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(_clean(self.to_dict()), indent=1), encoding="utf-8")
-        return path
+        from .._files import write_atomic
+
+        return write_atomic(path, json.dumps(_clean(self.to_dict()), indent=1))
 
     @classmethod
     def from_json(cls, path: str | Path) -> "FitResult":

@@ -6,6 +6,11 @@ model-independent RODAS4 integrator (``rodas.c``), compiled once with the system
 (``$CC``, else ``cc``) and cached next to the generated Python code. A batch entry point runs
 many simulations in one call, on several threads where the compiler supports OpenMP.
 
+The cached library is written whole or not at all (a temporary file, then a rename) and sealed:
+its SHA-256 is appended to the file (the loader ignores bytes past the segments it maps). A
+library whose seal does not match, or that the loader refuses, is rebuilt with one
+:class:`~poi_ode.errors.CacheWarning` naming it, rather than passed over for the slower engine.
+
 Without a working C compiler :func:`native_model` raises :class:`NativeUnavailable`; the
 simulator then falls back to scipy (``method="LSODA"``).
 """
@@ -17,6 +22,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,8 +31,9 @@ import numpy as np
 import sympy as sp
 from sympy.printing.c import C99CodePrinter
 
+from .._files import write_atomic
 from ..compile import _block, _pick, cache_dir, symbolic_pieces
-from ..errors import PoiOdeError
+from ..errors import CacheWarning, PoiOdeError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
@@ -41,6 +48,10 @@ _UNAVAILABLE: dict[str, str] = {}
 FAILURES = {1: "too many steps", 2: "step size underflow", 3: "singular iteration matrix",
             4: "non-finite values", -1: "out of memory"}
 _STATS = ("nfe", "nje", "steps", "rejected", "status")
+ENGINE = "compiled C (RODAS4)"
+"""What ``stats["engine"]`` of a simulation says when this engine ran it."""
+_SEAL = b"\n/* poi_ode sha256 "
+_SEAL_LENGTH = len(_SEAL) + 64 + 4  # the marker, the hex digest, " */\n"
 
 
 class NativeUnavailable(PoiOdeError):
@@ -173,12 +184,46 @@ def _compile(source: str, target: Path) -> None:
         for extra in (["-fopenmp"], []):  # OpenMP where the compiler has it
             run = subprocess.run(base[:1] + extra + base[1:], capture_output=True, text=True)
             if run.returncode == 0:
-                tmp_target = target.with_suffix(f".{os.getpid()}.tmp")
-                shutil.copyfile(out, tmp_target)
-                os.replace(tmp_target, target)
+                write_atomic(target, _sealed(out.read_bytes()))
                 return
             errors.append(run.stderr.strip()[-2000:])
         raise NativeUnavailable(f"compiling the model failed:\n{errors[-1]}")
+
+
+def _sealed(library: bytes) -> bytes:
+    """``library`` with its SHA-256 appended (what :func:`_seal_problem` checks)."""
+    return library + _SEAL + hashlib.sha256(library).hexdigest().encode("ascii") + b" */\n"
+
+
+def _seal_problem(path: Path) -> str | None:
+    """None if the library at ``path`` carries a matching seal, else what is wrong with it."""
+    data = path.read_bytes()
+    tail = data[-_SEAL_LENGTH:]
+    if len(data) <= _SEAL_LENGTH or not tail.startswith(_SEAL) or not tail.endswith(b" */\n"):
+        return "no seal at its end (truncated, or not written by this version)"
+    if hashlib.sha256(data[:-_SEAL_LENGTH]).hexdigest().encode("ascii") != tail[len(_SEAL):-4]:
+        return "its contents do not match its seal (damaged)"
+    return None
+
+
+def _load_library(path: Path, build) -> ctypes.CDLL:
+    """The library at ``path``, built by ``build()`` if missing; a damaged one is rebuilt once,
+    with a :class:`CacheWarning` naming it."""
+    built = False
+    if not path.exists():
+        build()
+        built = True
+    problem = None if built else _seal_problem(path)
+    if problem is None:
+        try:
+            return ctypes.CDLL(str(path))
+        except OSError as exc:
+            if built:
+                raise
+            problem = f"the loader refuses it ({exc})"
+    warnings.warn(f"cached compiled library {path}: {problem}; rebuilding it", CacheWarning, stacklevel=4)
+    build()
+    return ctypes.CDLL(str(path))
 
 
 @dataclass
@@ -260,9 +305,8 @@ def native_model(model: "Model", defines: tuple[str, ...] = ()) -> NativeModel:
     folder = cache_dir() or Path(tempfile.mkdtemp(prefix="poi_ode_native_"))
     path = folder / f"native_{key}.so"
     try:
-        if not path.exists():
-            _compile("".join(f"#define {d}\n" for d in defines) + c_source(model), path)
-        library = ctypes.CDLL(str(path))
+        library = _load_library(path, lambda: _compile("".join(f"#define {d}\n" for d in defines) + c_source(model),
+                                                       path))
     except (NativeUnavailable, OSError) as exc:
         _UNAVAILABLE[key] = str(exc)
         raise NativeUnavailable(str(exc)) from exc
