@@ -12,6 +12,8 @@ __all__ = [
     "UnitError",
     "DosingError",
     "SimulationError",
+    "PoiOdeWarning",
+    "AssayScaleWarning",
 ]
 
 
@@ -37,3 +39,11 @@ class DosingError(PoiOdeError, ValueError):
 
 class SimulationError(PoiOdeError, RuntimeError):
     """The ODE solver failed; the message says at what time and which state."""
+
+
+class PoiOdeWarning(UserWarning):
+    """Base class of the warnings poi_ode gives on purpose (a fit went on, but read this)."""
+
+
+class AssayScaleWarning(PoiOdeWarning):
+    """An analyte's unit does not convert to the model's: the fit added an assay scale factor."""
