@@ -146,6 +146,19 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--species", default=None, help="parameter set for a CSV (default: the data's species)")
     fit.add_argument("--free", default=None, help="comma-separated parameters to estimate (default: by agents)")
     fit.add_argument("--per-study", default="", help="comma-separated parameters estimated per study")
+    fit.add_argument("--per-arm", default="", metavar="PARAM[,..]",
+                     help="comma-separated parameters estimated separately for each arm (STUDY/ARM)")
+    fit.add_argument("--scales", default="", metavar="ANALYTE[,..]",
+                     help="analytes with a free assay scale factor per study (an assay on its own scale; "
+                          "added automatically, with a warning, for units that do not convert to the model's)")
+    fit.add_argument("--priors", type=Path, default=None, metavar="FILE",
+                     help="TOML or JSON file of priors: per parameter, median and sd_log10 (log-scale "
+                          "parameters) or mean and sd (linear ones)")
+    fit.add_argument("--initial", action="append", default=[], metavar="ARM=STATE",
+                     help="initial state of an arm (ARM or STUDY/ARM; STATE healthy, poi or first_observation); "
+                          "repeat the option or separate with commas")
+    fit.add_argument("--exclude", default="", metavar="ROWS",
+                     help="data rows to leave out, as numbered in the file (header = row 1), e.g. 5,9-11")
     fit.add_argument("--error-model", choices=["lognormal", "proportional", "additive"], default="lognormal")
     fit.add_argument("--sigma", type=_positive, default=0.3, help="assumed residual scale where data give no SD/SEM")
     fit.add_argument("--method", choices=["least_squares", "leastsq", "differential_evolution"], default="least_squares")
@@ -248,10 +261,100 @@ def _split(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
+def _rows(text: str) -> list[int]:
+    """``"5,9-11"`` -> [5, 9, 10, 11] (file rows for ``--exclude``)."""
+    rows: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            if "-" in part[1:]:
+                first, last = (int(x) for x in part.split("-", 1))
+                if last < first or last - first > 1_000_000:
+                    raise ValueError
+                rows += range(first, last + 1)
+            else:
+                rows.append(int(part))
+        except ValueError:
+            raise PoiOdeError(f"--exclude {part!r}: give row numbers or ranges, e.g. 5,9-11") from None
+    if any(r < 2 for r in rows):
+        raise PoiOdeError(f"--exclude: row {min(rows)} is not a data row (the header is row 1, data start at row 2)")
+    return rows
+
+
+def _initial(items: Sequence[str]) -> dict[str, str] | None:
+    """``["CTX=poi", "A/B=healthy,C=first_observation"]`` -> {"CTX": "poi", ...} (``--initial``)."""
+    states = ("healthy", "poi", "first_observation")
+    out: dict[str, str] = {}
+    for item in items:
+        for part in (p.strip() for p in item.split(",")):
+            if not part:
+                continue
+            arm, sep, state = part.rpartition("=")
+            if not sep or not arm.strip():
+                raise PoiOdeError(f"--initial {part!r}: give ARM=STATE, e.g. CTX=poi")
+            if state.strip() not in states:
+                raise PoiOdeError(f"--initial {part!r}: the state must be one of {', '.join(states)}")
+            out[arm.strip()] = state.strip()
+    return out or None
+
+
+def _priors(path: Path | None) -> dict[str, dict[str, float]] | None:
+    """Priors from a TOML or JSON file (``--priors``): ``{name: {median, sd_log10} or {mean, sd}}``;
+    a top-level ``priors`` table (as in a fit config) is accepted too."""
+    import json
+    import math
+
+    if path is None:
+        return None
+    what = f"--priors {path.name}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PoiOdeError(f"{what}: not UTF-8 text") from None
+    except OSError as exc:
+        raise PoiOdeError(f"{what}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        if path.suffix.lower() == ".json":
+            table = json.loads(text)
+        else:
+            from .parameters import tomllib
+
+            table = tomllib.loads(text)
+    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+        raise PoiOdeError(f"{what}: not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'} ({exc})") from None
+    if isinstance(table, dict) and set(table) == {"priors"}:
+        table = table["priors"]
+    if not isinstance(table, dict) or not table:
+        raise PoiOdeError(f"{what}: expected a table per parameter, e.g. [s_M] median = 1e-6, sd_log10 = 1")
+    out: dict[str, dict[str, float]] = {}
+    for name, spec in table.items():
+        if not isinstance(spec, dict) or set(spec) not in ({"median", "sd_log10"}, {"mean", "sd"}):
+            raise PoiOdeError(f"{what}: prior of {name!r} must give median and sd_log10, or mean and sd; got {spec!r}")
+        values = {}
+        for key, value in spec.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise PoiOdeError(f"{what}: {name}.{key} = {value!r} is not a finite number")
+            values[key] = float(value)
+        if values.get("sd", 1.0) <= 0 or values.get("sd_log10", 1.0) <= 0 or values.get("median", 1.0) <= 0:
+            raise PoiOdeError(f"{what}: prior of {name!r} needs a positive median and standard deviation")
+        out[str(name)] = values
+    return out
+
+
 def _fit(args) -> list[Path]:
+    import warnings
+
+    from .errors import PoiOdeWarning
     from .fitting.config import run_config, write_outputs
 
+    csv_only = {"--per-arm": args.per_arm, "--scales": args.scales, "--priors": args.priors,
+                "--initial": args.initial, "--exclude": args.exclude}
     if args.source.suffix == ".toml":
+        given = [k for k, v in csv_only.items() if v]
+        if given:
+            raise PoiOdeError(f"{', '.join(given)} apply to a dataset CSV; a fit config gives them as keys "
+                              "(per_arm, scales, [priors.NAME], [initial], exclude)")
         result = run_config(args.source, args.out)
         folder = args.out or args.source.parent / result.config["name"]
     else:
@@ -259,13 +362,22 @@ def _fit(args) -> list[Path]:
         from .data import read_dataset
         from .fitting import fit
 
+        priors, initial, exclude = _priors(args.priors), _initial(args.initial), _rows(args.exclude)
         data = read_dataset(args.source)
         species = args.species or data.species[0]
         model = load_model(species)
-        result = fit(model, data, _split(args.free), per_study=_split(args.per_study) or (),
-                     error_model=args.error_model, sigma=args.sigma, method=args.method,
-                     multistart=args.multistart, seed=args.seed, profiles=args.profile,
-                     mcmc_steps=args.mcmc_steps)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PoiOdeWarning)
+            result = fit(model, data, _split(args.free), per_study=_split(args.per_study) or (),
+                         per_arm=_split(args.per_arm) or (), scales=_split(args.scales) or (), priors=priors,
+                         initial=initial, exclude=exclude, error_model=args.error_model, sigma=args.sigma,
+                         method=args.method, multistart=args.multistart, seed=args.seed, profiles=args.profile,
+                         mcmc_steps=args.mcmc_steps)
+        for w in caught:
+            if issubclass(w.category, PoiOdeWarning):
+                print(f"poi-ode fit: warning: {w.message}", file=sys.stderr)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         folder = args.out or Path("results")
         write_outputs(result, folder, model)
     print(f"{result.status}: chi2 {result.chi2:.4g}, " + ", ".join(

@@ -12,7 +12,7 @@ from .errors import DosingError, UnitError
 if TYPE_CHECKING:  # pragma: no cover
     from .model.core import Model
 
-__all__ = ["Dose", "Regimen", "ResolvedDose"]
+__all__ = ["Dose", "Regimen", "ResolvedDose", "check_dose"]
 
 
 @dataclass(frozen=True)
@@ -176,6 +176,37 @@ class Regimen:
             factor *= _evaluate(target.factor, model, p)
             out.append(ResolvedDose(d.time, model.index[target.state], d.amount * factor, d))
         return out
+
+
+def check_dose(model: "Model", dose: Dose) -> None:
+    """Check that ``model`` can take ``dose`` (agent, route and unit) without simulating it.
+
+    The same rules as :meth:`Regimen.resolve`, without parameter values: the unit must convert
+    to the target state's unit or to one of its alternative units.
+
+    Raises
+    ------
+    DosingError
+        Naming the dose, for an unknown agent, route or unit.
+    """
+    from .units import conversion_factor, dimensionality
+
+    target = model.dose_target(dose.agent, dose.route)
+    for unit in (target.unit, *target.alternative_units):
+        try:
+            if unit == target.unit:
+                conversion_factor(dose.unit, unit)
+                return
+            if dimensionality(dose.unit) == dimensionality(unit):
+                return
+        except UnitError as exc:
+            if "unknown unit" in str(exc):
+                raise DosingError(f"dose {dose._label()}: {exc}") from None
+    allowed = [target.unit, *target.alternative_units]
+    raise DosingError(
+        f"dose {dose._label()}: unit {dose.unit!r} cannot be used for {dose.agent} by route "
+        f"{target.route!r}; use one of {allowed} (or a unit convertible to them)"
+    )
 
 
 def _evaluate(expr, model: "Model", p: np.ndarray) -> float:

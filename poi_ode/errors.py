@@ -12,7 +12,9 @@ __all__ = [
     "UnitError",
     "DosingError",
     "SimulationError",
+    "PoiOdeWarning",
     "CacheWarning",
+    "AssayScaleWarning",
 ]
 
 
@@ -40,6 +42,14 @@ class SimulationError(PoiOdeError, RuntimeError):
     """The ODE solver failed; the message says at what time and which state."""
 
 
-class CacheWarning(UserWarning):
+class PoiOdeWarning(UserWarning):
+    """Base class of the warnings poi_ode gives on purpose (a fit went on, but read this)."""
+
+
+class CacheWarning(PoiOdeWarning):
     """A cached file (generated code, compiled library) was damaged and has been rebuilt; the
     message names the file."""
+
+
+class AssayScaleWarning(PoiOdeWarning):
+    """An analyte's unit does not convert to the model's: the fit added an assay scale factor."""

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .data import _per_ovary, analyte_factor
-from .errors import PoiOdeError
+from .errors import PoiOdeError, UnitError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model.core import Model
@@ -42,15 +42,32 @@ class Observable:
     variable: str
     factor: float
     needs_scale: bool
+    unconvertible: str = ""
+    """The model's unit that the data's unit does not convert to (``""``: it converts, or the
+    variable is relative); such an observable needs an assay scale."""
 
 
-def observable(model: "Model", analyte: str, unit: str) -> Observable:
+def observable(model: "Model", analyte: str, unit: str, assay_scale: bool = False) -> Observable:
     """The observable for ``analyte`` reported in ``unit``.
+
+    Parameters
+    ----------
+    model : Model
+    analyte : str
+        A name of :data:`poi_ode.data.ANALYTES`.
+    unit : str
+        The (harmonised) unit of the observations.
+    assay_scale : bool
+        If True, a unit that does not convert to the model variable's unit (an assay on its own
+        scale: mouse FSH in mIU/mL against a model in ng/mL, arbitrary units) gives an
+        observable with ``factor`` 1 that ``needs_scale``, its reason in ``unconvertible``,
+        instead of an error.
 
     Raises
     ------
     PoiOdeError
-        If the model has no variable for the analyte, or the units do not convert.
+        If the model has no variable for the analyte, or the units do not convert (and
+        ``assay_scale`` is False).
     """
     variable = OBSERVED_AS.get(analyte)
     units = model.units()
@@ -62,5 +79,10 @@ def observable(model: "Model", analyte: str, unit: str) -> Observable:
     if variable in RELATIVE:
         return Observable(analyte, variable, 1.0, True)
     count_unit, per = _per_ovary(unit)
-    factor = analyte_factor(analyte, units[variable], count_unit) * per
+    try:
+        factor = analyte_factor(analyte, units[variable], count_unit) * per
+    except UnitError:
+        if not assay_scale:
+            raise
+        return Observable(analyte, variable, 1.0, True, units[variable])
     return Observable(analyte, variable, factor, False)

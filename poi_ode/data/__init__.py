@@ -2,7 +2,8 @@
 
 One row per observation. Required columns: ``study_id, arm, species, time_days, analyte,
 statistic, value, unit``. Optional: ``subject, n, spread_type, spread, censored`` (the
-observation), ``regimen, initial, age_years`` (how to simulate the arm), and provenance
+observation), ``reference_arm`` (for values relative to another arm: unit ``%`` or ``fold``),
+``regimen, initial, age_years`` (how to simulate the arm), and provenance
 (``citation, doi_or_pmcid, source_location, confidence, notes, digitised``, plus any other
 column, which is kept as it is). See ``docs/data.md``.
 
@@ -16,20 +17,34 @@ for the rows of one arm.
 :func:`read_dataset` validates everything at once and raises :class:`DatasetError` listing
 every problem with its file, row and column; nothing is dropped or coerced silently. Values
 are harmonised to standard units per analyte (``value_std``, ``spread_std``, ``unit_std``)
-while the original columns stay untouched.
+while the original columns stay untouched. A value in a concentration unit that does not
+convert to the analyte's standard unit (mouse FSH in mIU/mL where the model has ng/mL), or in
+arbitrary units (``AU``, ``OD``...), is kept on its own assay scale (``unit_std`` = the unit as
+given); a fit then estimates an assay scale factor for it. Relative values (``%``, ``fold``
+with a ``reference_arm``) are harmonised to ``fold``.
+
+Values, times, ages and doses beyond what any real study reports (a sampling day beyond the
+species' lifespan, a dose two orders of magnitude above the largest published one, a hormone
+level far above any assay's range) are refused; the limits are the named constants of
+:mod:`poi_ode.data.plausibility`. Every dose of a regimen is checked against the agents, routes
+and units of the species' model.
 """
 from __future__ import annotations
 
+import csv
+import io
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 
 from ..errors import PoiOdeError, UnitError
-from ..units import conversion_factor
+from ..units import conversion_factor, dimensionality
+from . import plausibility
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -46,6 +61,9 @@ __all__ = [
     "read_digitized",
     "parse_regimen",
     "is_age_axis",
+    "harmonise_unit",
+    "RELATIVE_UNITS",
+    "ARBITRARY_UNITS",
 ]
 
 BUNDLED = Path(__file__).parent / "bundled"
@@ -53,12 +71,24 @@ BUNDLED = Path(__file__).parent / "bundled"
 REQUIRED = ("study_id", "arm", "species", "time_days", "analyte", "statistic", "value", "unit")
 OBSERVATION = ("subject", "n", "spread_type", "spread", "censored")
 ARM = ("regimen", "initial", "age_years")
+RELATIVE = ("reference_arm",)
 PROVENANCE = ("citation", "doi_or_pmcid", "source_location", "confidence", "notes", "digitised")
 
 STATISTICS = ("individual", "mean", "median", "unspecified")
 SPREAD_TYPES = ("none", "SD", "SEM", "IQR", "range", "CI95")
 CENSORING = ("", "below", "above")
 SPECIES = ("human", "mouse", "rat")
+
+RELATIVE_UNITS: dict[str, float] = {
+    "%": 0.01, "percent": 0.01, "% of control": 0.01, "% control": 0.01,
+    "fold": 1.0, "fold change": 1.0, "fold-change": 1.0, "ratio": 1.0,
+}
+"""Units of relative values (with a ``reference_arm``): the fraction of the reference per unit.
+They are harmonised to ``fold`` (1 = the reference arm's value at the same day)."""
+
+ARBITRARY_UNITS = ("au", "a.u.", "arbitrary unit", "arbitrary units", "arb. units", "od", "rlu", "rfu", "mfi",
+                   "relative units")
+"""Units of assays on their own scale (lower case): kept as given; a fit estimates their scale."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +207,59 @@ def standard_unit(analyte: str, species: str, unit: str) -> str:
     return std
 
 
+def relative_factor(unit: str) -> float | None:
+    """Fraction of the reference per unit of a relative value (``%``: 0.01), or None."""
+    return RELATIVE_UNITS.get(str(unit).strip().lower())
+
+
+def _is_concentration(unit: str) -> bool:
+    """Whether ``unit`` is an amount (mass, moles, IU, cells...) per volume."""
+    try:
+        return dict(dimensionality(unit)).get("[length]", 0) == -3
+    except UnitError:
+        return False
+
+
+def harmonise_unit(analyte: str, species: str, unit: str) -> tuple[str, float]:
+    """The harmonised unit of a value of ``analyte`` in ``unit`` and the factor to it.
+
+    Parameters
+    ----------
+    analyte : str
+        A name of :data:`ANALYTES`.
+    species : str
+        The row's species (mouse and rat FSH stay in mass units).
+    unit : str
+        As printed.
+
+    Returns
+    -------
+    unit_std, factor : str, float
+        ``value_std = factor * value``. Relative units give ``("fold", fraction)``; arbitrary
+        units and concentrations that no conversion relates to the standard unit (an assay on
+        its own scale) give the unit as given and 1.
+
+    Raises
+    ------
+    UnitError
+        If the unit is unknown or of a dimension the analyte cannot have (a length for AMH).
+    """
+    rel = relative_factor(unit)
+    if rel is not None:
+        return "fold", rel
+    if str(unit).strip().lower() in ARBITRARY_UNITS:
+        return str(unit).strip(), 1.0
+    std = standard_unit(analyte, species, unit)
+    count_unit, per = _per_ovary(unit)
+    std_unit, std_per = _per_ovary(std)
+    try:
+        return std, analyte_factor(analyte, count_unit, std_unit) * std_per / per
+    except UnitError:
+        if _is_concentration(unit) and _is_concentration(std):
+            return str(unit).strip(), 1.0  # an assay on its own scale
+        raise
+
+
 def _cell_text(raw: Any) -> str:
     """A table cell as stripped text; missing values (None, NaN, NA) are ""."""
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
@@ -234,6 +317,11 @@ def parse_regimen(text: str):
 def validate(frame: "pd.DataFrame") -> list[Problem]:
     """Every problem of a dataset table (empty list: valid). Rows are numbered as in a CSV file."""
     problems: list[Problem] = []
+    names = [str(c) for c in frame.columns]
+    for c in dict.fromkeys(c for c in names if names.count(c) > 1):
+        problems.append(Problem(1, c, f"column {c!r} appears {names.count(c)} times in the header; keep one"))
+    if problems:
+        return problems
     missing = [c for c in REQUIRED if c not in frame.columns]
     for c in missing:
         problems.append(Problem(None, c, "required column is missing"))
@@ -243,6 +331,7 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
         return problems
     text = frame.apply(lambda col: col.map(_cell_text))
     first_dose: dict[tuple[str, str], float] = {}
+    checked_regimens: dict[tuple[str, str, str], int | None] = {}  # an arm's regimen is checked at its first row
     age_axis = _age_axis_rows(text)
     for i, row in text.iterrows():
         r = int(i) + 2 if isinstance(i, (int, np.integer)) else None
@@ -262,10 +351,15 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
         if row["statistic"] and row["statistic"] not in STATISTICS:
             problems.append(Problem(r, "statistic", f"{row['statistic']!r} is not one of {STATISTICS}"))
         t = _to_float(row["time_days"])
+        lifespan = plausibility.max_days(species)
         if row["time_days"] and (t is None or not math.isfinite(t)):
             problems.append(Problem(r, "time_days", f"{row['time_days']!r} is not a number"))
         elif t is not None and t < 0:
             problems.append(Problem(r, "time_days", f"time {t:g} is before the arm's first dose (day 0)"))
+        elif t is not None and lifespan is not None and t > lifespan:
+            problems.append(Problem(r, "time_days", f"day {t:g} is beyond the longest documented {species} life "
+                                    f"({plausibility.LIFESPAN_YEARS[species]:g} years = {lifespan:.0f} days): "
+                                    "time_days is in days since the arm's first dose"))
         value = _to_float(row["value"])
         if row["value"] and (value is None or not math.isfinite(value)):
             problems.append(Problem(r, "value", f"{row['value']!r} is not a number"))
@@ -274,12 +368,30 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
         censored = row.get("censored", "")
         if censored not in CENSORING:
             problems.append(Problem(r, "censored", f"{censored!r} is not one of 'below', 'above' or empty"))
+        relative = relative_factor(row["unit"]) is not None if row["unit"] else False
+        reference = row.get("reference_arm", "")
         if analyte and row["unit"]:
-            std = standard_unit(analyte, species, row["unit"])
             try:
-                analyte_factor(analyte, _per_ovary(row["unit"])[0], _per_ovary(std)[0])
+                std, factor = harmonise_unit(analyte, species, row["unit"])
             except UnitError as exc:
                 problems.append(Problem(r, "unit", f"unit {row['unit']!r} does not fit {analyte}: {exc}"))
+            else:
+                limit = plausibility.value_limit(analyte, std)
+                if value is not None and math.isfinite(value) and value >= 0:
+                    v_std = value * factor
+                    if not math.isfinite(v_std):
+                        problems.append(Problem(r, "value", f"value {value:g} {row['unit']} overflows in {std}"))
+                    elif limit is not None and v_std > limit:
+                        what = f"{v_std:g} {std}" + (f" ({value:g} {row['unit']})" if std != row["unit"] else "")
+                        problems.append(Problem(r, "value", f"{analyte} {what} is beyond any assay's range "
+                                                f"(limit {limit:g} {std}, poi_ode.data.plausibility): a unit or "
+                                                "exponent error?"))
+        if relative and not reference:
+            problems.append(Problem(r, "reference_arm", f"unit {row['unit']!r} is relative: name the arm of study "
+                                    f"{row['study_id']} it is relative to in column reference_arm"))
+        elif reference and row["unit"] and not relative:
+            problems.append(Problem(r, "unit", f"reference_arm {reference!r} is given, so the value is relative to "
+                                    f"that arm: give the unit as '%' or 'fold', not {row['unit']!r}"))
         problems += _spread_problems(row, r)
         regimen = row.get("regimen", "")
         if regimen:
@@ -289,8 +401,15 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
                     first_dose[(row["study_id"], row["arm"])] = min(d.time for d in doses)
             except PoiOdeError as exc:
                 problems.append(Problem(r, "regimen", str(exc)))
-        if row.get("initial", "") not in ("", "healthy", "poi"):
-            problems.append(Problem(r, "initial", f"{row['initial']!r} is not 'healthy', 'poi' or empty"))
+            else:
+                arm_key = (row["study_id"], row["arm"], regimen)
+                if arm_key not in checked_regimens:
+                    checked_regimens[arm_key] = r
+                    problems += [Problem(r, "regimen", f"arm {row['study_id']}/{row['arm']}: {m}")
+                                 for m in _dose_problems(doses, species)]
+        if row.get("initial", "") not in ("", "healthy", "poi", "first_observation"):
+            problems.append(Problem(r, "initial", f"{row['initial']!r} is not 'healthy', 'poi', "
+                                                  "'first_observation' or empty"))
         age = row.get("age_years", "")
         age_value = _to_float(age)
         if age_axis[i]:
@@ -298,7 +417,12 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
                 problems.append(Problem(r, "age_years", f"{age!r} is not a number >= 0 (the age, in years, of an observation on the age axis)"))
         elif age and not (age_value is not None and math.isfinite(age_value) and age_value > 0):
             problems.append(Problem(r, "age_years", f"{age!r} is not a positive number"))
+        years = plausibility.LIFESPAN_YEARS.get(species)
+        if age_value is not None and math.isfinite(age_value) and years is not None and age_value > years:
+            problems.append(Problem(r, "age_years", f"age {age_value:g} years is beyond the longest documented "
+                                                    f"{species} life ({years:g} years)"))
     problems += _axis_problems(text, age_axis)
+    problems += _reference_problems(text, age_axis)
     # an arm's regimen must be the same on every row, and observations may not precede its first dose
     if "regimen" in text.columns:
         for (study, arm), group in text.groupby(["study_id", "arm"]):
@@ -316,6 +440,75 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
     dup = text.duplicated(subset=key, keep="first")
     for i in np.flatnonzero(dup.to_numpy()):
         problems.append(Problem(int(text.index[i]) + 2, None, f"duplicate of an earlier row (same {', '.join(key)})"))
+    return problems
+
+
+@lru_cache(maxsize=4)
+def _dose_model(species: str) -> Any:
+    """The species' model, for checking doses (None if the species has no parameter set)."""
+    from ..parameters import available_species
+
+    if species not in available_species():
+        return None
+    from ..model import load_model
+
+    try:
+        return load_model(species)
+    except PoiOdeError:  # pragma: no cover - a broken bundled set is reported by its own tests
+        return None
+
+
+def _dose_problems(doses: Iterable[Any], species: str) -> list[str]:
+    """What is wrong with the doses of one regimen for ``species``: an agent, route or unit its
+    model does not know, a dose day beyond the species' lifespan, an implausible amount."""
+    from ..dosing import check_dose
+
+    out = []
+    model = _dose_model(species) if species in SPECIES else None
+    lifespan = plausibility.max_days(species)
+    for d in doses:
+        label = f"dose {d.time:g}:{d.agent}:{d.amount:g}:{d.unit}" + (f":{d.route}" if d.route else "")
+        if model is not None:
+            try:
+                check_dose(model, d)
+            except PoiOdeError as exc:
+                out.append(f"{label}: {exc}")
+                continue
+        if lifespan is not None and d.time > lifespan:
+            out.append(f"{label}: day {d.time:g} is beyond the longest documented {species} life ({lifespan:.0f} days)")
+        limit = plausibility.dose_limit(d.agent, d.amount, d.unit)
+        if limit is not None:
+            largest = plausibility.MAX_PUBLISHED_DOSE[d.agent][limit[1]]
+            out.append(f"{label}: {d.amount:g} {d.unit} is more than {plausibility.IMPLAUSIBLE_DOSE_FACTOR:g} times "
+                       f"the largest published dose of {d.agent} ({largest:g} {limit[1]} per administration; "
+                       "poi_ode.data.plausibility): a unit or exponent error?")
+    return out
+
+
+def _reference_problems(text: "pd.DataFrame", age_axis: "pd.Series") -> list[Problem]:
+    """A ``reference_arm`` must be another arm of the same study, on the day axis."""
+    problems: list[Problem] = []
+    if "reference_arm" not in text.columns:
+        return problems
+    arms: dict[str, list[str]] = {}
+    for study, arm in zip(text["study_id"], text["arm"]):
+        arms.setdefault(study, [])
+        if arm not in arms[study]:
+            arms[study].append(arm)
+    on_age = {(s, a) for s, a, flag in zip(text["study_id"], text["arm"], age_axis) if flag}
+    for i, row in text.iterrows():
+        ref = row["reference_arm"]
+        if not ref:
+            continue
+        r = int(i) + 2
+        study = row["study_id"]
+        if ref not in arms.get(study, []):
+            problems.append(Problem(r, "reference_arm", f"{ref!r} is not an arm of study {study!r} (its arms: "
+                                    f"{', '.join(map(repr, arms.get(study, [])))}); list the reference arm with its "
+                                    "own rows (for example 100 %) so that its regimen is known"))
+        elif (study, ref) in on_age or bool(age_axis[i]):
+            problems.append(Problem(r, "reference_arm", "relative values need both arms on the day axis "
+                                                        "(time_days given)"))
     return problems
 
 
@@ -469,35 +662,33 @@ class Dataset:
 
 def _harmonise(frame: "pd.DataFrame") -> "pd.DataFrame":
     out = frame.copy()
-    for c in OBSERVATION + ARM:
+    for c in OBSERVATION + RELATIVE + ARM:
         if c not in out.columns:
             out[c] = ""
+    out["reference_arm"] = [_cell_text(v) for v in out["reference_arm"]]
     out["row"] = np.arange(len(out)) + 2
     out["analyte"] = [_analyte_name(a) for a in out["analyte"]]
     times = [None if t is None or math.isnan(t) else t for t in map(_to_float, out["time_days"])]
     out["axis"] = ["age" if t is None and _cell_text(a) else "day" for t, a in zip(times, out["age_years"])]
     out["time_days"] = [np.nan if t is None else t for t in times]  # age axis: no day is invented
-    out["value"] = out["value"].astype(float)
+    out["value"] = [_to_float(v) for v in out["value"]]
     out["censored"] = out["censored"].fillna("").astype(str).str.strip()
     out["spread_type"] = out["spread_type"].fillna("").astype(str).str.strip().replace({"": "none"})
     n = [(_to_float(v) or np.nan) for v in out["n"]]
     out["n"] = n
     units, values, spreads, ses = [], [], [], []
     for _, row in out.iterrows():
-        std = standard_unit(row["analyte"], row["species"], row["unit"])
-        unit, per = _per_ovary(row["unit"])
-        std_unit, std_per = _per_ovary(std)
-        f = analyte_factor(row["analyte"], unit, std_unit) * std_per / per
+        std, f = harmonise_unit(row["analyte"], row["species"], _cell_text(row["unit"]))
         units.append(std)
         values.append(row["value"] * f)
         kind, spread, count = row["spread_type"], str(row["spread"]).strip(), row["n"]
         sd = se = np.nan
         root_n = math.sqrt(count) if math.isfinite(count) else np.nan
         if kind == "SD":
-            sd = float(spread) * f
+            sd = _to_float(spread) * f
             se = sd / root_n
         elif kind == "SEM":
-            se = float(spread) * f
+            se = _to_float(spread) * f
             sd = se * root_n
         elif kind == "CI95":  # interval of the mean, normal approximation
             lo, hi = parse_interval(spread)
@@ -517,13 +708,78 @@ def _harmonise(frame: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
+MAX_FILE_BYTES = 200_000_000
+"""Largest CSV read (200 MB): a dataset of published observations is a few kB to a few MB; a
+bigger file is not one (a raw export, an image renamed .csv)."""
+
+
+def _read_rows(path: Path, header_rows: int = 1) -> tuple[list[list[str]], list[list[str]]]:
+    """Header rows and data rows of a CSV file as text, or a :class:`DatasetError` saying why not.
+
+    UTF-8 (with or without a byte-order mark); comma-separated, or semicolon- or tab-separated
+    when the first line has no comma. Blank lines are skipped; every data row must have as many
+    fields as the header.
+    """
+    label = str(path)
+
+    def fail(message: str, row: int | None = None, column: str | None = None):
+        raise DatasetError([Problem(row, column, message)], label)
+
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            fail(f"the file has {path.stat().st_size:,} bytes, more than a dataset can ({MAX_FILE_BYTES:,}; MAX_FILE_BYTES)")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        fail("file not found")
+    except IsADirectoryError:
+        fail("is a folder, not a CSV file")
+    except OSError as exc:
+        fail(f"cannot be read: {exc.strerror or exc}")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        fail("the file is UTF-16 text (Excel's 'Unicode text'); save it as 'CSV UTF-8'")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        fail(f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at position {exc.start}; save the file as 'CSV UTF-8'",
+             line)
+    if "\x00" in text:
+        fail(f"contains a NUL character (row {text[: text.index(chr(0))].count(chr(10)) + 1}): not a text CSV file")
+    if not text.strip():
+        fail("the file is empty: expected a header row with the columns " + ", ".join(REQUIRED))
+    first = text.lstrip("\r\n").splitlines()[0]
+    delimiter = "," if "," in first or not ("\t" in first or ";" in first) else ("\t" if "\t" in first else ";")
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(f.strip() for f in r)]
+    except csv.Error as exc:
+        fail(f"not a readable CSV: {exc}")
+    if len(rows) < header_rows:
+        fail(f"expected {header_rows} header row(s), the file has {len(rows)} non-blank row(s)")
+    return rows[:header_rows], rows[header_rows:]
+
+
 def read_dataset(source: "str | Path | pd.DataFrame", name: str | None = None) -> Dataset:
     """Read and validate a dataset (CSV path or DataFrame).
+
+    Parameters
+    ----------
+    source : str, Path or pandas.DataFrame
+        A CSV file (UTF-8; comma-, semicolon- or tab-separated) or a table in the documented
+        format (``docs/data.md``).
+    name : str, optional
+        Label of the dataset in messages and fits (default: the file name).
+
+    Returns
+    -------
+    Dataset
+        The original columns plus the harmonised ones.
 
     Raises
     ------
     DatasetError
-        Listing every problem with file row and column.
+        Listing every problem with file row and column: an unreadable, empty or non-UTF-8
+        file, a duplicated header, a row with too many or too few fields, and every invalid or
+        implausible value (see :func:`validate`).
     """
     import pandas as pd
 
@@ -533,12 +789,24 @@ def read_dataset(source: "str | Path | pd.DataFrame", name: str | None = None) -
     else:
         path = Path(source)
         label = name or path.name
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except FileNotFoundError:
-            raise DatasetError([Problem(None, None, "file not found")], str(path)) from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DatasetError([Problem(None, None, f"not a readable CSV: {exc}")], str(path)) from None
+        (header,), body = _read_rows(path)
+        header = [h.strip() for h in header]
+        bad = [Problem(k + 2, None, f"has {len(r)} fields, the header has {len(header)}")
+               for k, r in enumerate(body) if len(r) != len(header)]
+        if bad:
+            raise DatasetError(bad, label)
+        # spreadsheets export trailing empty columns (",,,"): unnamed columns without values are no data
+        keep = []
+        for j, h in enumerate(header):
+            if h:
+                keep.append(j)
+            elif any(r[j].strip() for r in body):
+                bad.append(Problem(1, f"#{j + 1}", f"column {j + 1} has values but no name in the header"))
+        if bad:
+            raise DatasetError(bad, label)
+        header = [header[j] for j in keep]
+        body = [[r[j] for j in keep] for r in body]
+        frame = pd.DataFrame(body, columns=header, dtype=str) if body else pd.DataFrame(columns=header, dtype=str)
     frame.columns = [str(c).strip() for c in frame.columns]
     problems = validate(frame)
     if problems:
@@ -586,44 +854,69 @@ def read_digitized(
     """
     import pandas as pd
 
+    label = name or (str(source) if not isinstance(source, pd.DataFrame) else f"{study_id} (digitised)")
+    # the export as columns of text: each series is an X and a Y column under its name
     if isinstance(source, pd.DataFrame):
-        raw = source
+        tops = [str(c[0]).strip() if isinstance(c, tuple) else str(c).strip() for c in source.columns]
+        tops = ["" if t.startswith("Unnamed") else t for t in tops]
+        data = [[_cell_text(v) for v in source.iloc[:, j]] for j in range(source.shape[1])]
     else:
-        raw = pd.read_csv(source, header=[0, 1])
-    problems = []
-    available = {str(c[0]).strip() for c in raw.columns if not str(c[0]).startswith("Unnamed")}
-    columns = {}
+        (top_row, _), body = _read_rows(Path(source), header_rows=2)
+        width = max([len(top_row), *map(len, body)])
+        tops = [t.strip() for t in top_row] + [""] * (width - len(top_row))
+        data = [[r[j].strip() if j < len(r) else "" for r in body] for j in range(width)]
+    columns: dict[str, list[int]] = {}
     last = None
-    for c in raw.columns:  # WebPlotDigitizer leaves the second column of a pair unnamed
-        top = str(c[0]).strip()
-        if not top.startswith("Unnamed"):
+    for j, top in enumerate(tops):  # WebPlotDigitizer leaves the second column of a pair unnamed
+        if top:
             last = top
-        columns.setdefault(last, []).append(c)
-    for name_ in series:
-        if name_ not in available:
-            problems.append(Problem(None, name_, f"series not in the file; it has {sorted(available)}"))
+            if top in columns:
+                raise DatasetError([Problem(1, top, "series name appears twice in the header")], label)
+        if last is not None:
+            columns.setdefault(last, []).append(j)
+    problems = []
+    if not isinstance(series, Mapping) or not series:
+        raise DatasetError([Problem(None, None, "series must map at least one series name to its arm, analyte "
+                                                "and unit")], label)
+    for name_, spec in series.items():
+        if name_ not in columns:
+            problems.append(Problem(None, str(name_), f"series not in the file; it has {sorted(columns)}"))
+            continue
+        if not isinstance(spec, Mapping):
+            problems.append(Problem(None, str(name_), "the series' description must be a mapping (arm, analyte, unit)"))
+            continue
+        for key in ("arm", "analyte", "unit"):
+            if not str(spec.get(key, "")).strip():
+                problems.append(Problem(None, str(name_), f"the series' description has no {key!r}"))
+        if len(columns[name_]) < 2:
+            problems.append(Problem(None, str(name_), "series has one column; expected an X and a Y column"))
+        extra = spec.get("spread_series")
+        if extra and (extra not in columns or len(columns[extra]) < 2):
+            problems.append(Problem(None, str(extra), f"spread_series of {name_!r} is not an X/Y series of the file"))
     if problems:
-        raise DatasetError(problems, str(source))
-    scale = conversion_factor(time_unit, "day")
+        raise DatasetError(problems, label)
+    try:
+        scale = conversion_factor(time_unit, "day")
+    except UnitError as exc:
+        raise DatasetError([Problem(None, "time_unit", str(exc))], label) from None
+
+    def numbers(j: int) -> list[float]:
+        return [math.nan if (v := _to_float(x)) is None else v for x in data[j]]
+
     rows = []
     for name_, spec in series.items():
-        x_col, y_col = columns[name_][:2]
-        xs = pd.to_numeric(raw[x_col], errors="coerce")
-        ys = pd.to_numeric(raw[y_col], errors="coerce")
-        upper = None
-        if spec.get("spread_series"):
-            ux, uy = columns[spec["spread_series"]][:2]
-            upper = pd.to_numeric(raw[uy], errors="coerce")
+        xs, ys = numbers(columns[name_][0]), numbers(columns[name_][1])
+        upper = numbers(columns[spec["spread_series"]][1]) if spec.get("spread_series") else None
         for k, (x, y) in enumerate(zip(xs, ys)):
-            if pd.isna(x) and pd.isna(y):
+            if math.isnan(x) and math.isnan(y):
                 continue
             spread = ""
-            if upper is not None and k < len(upper) and not pd.isna(upper.iloc[k]):
-                spread = f"{abs(float(upper.iloc[k]) - float(y)):.6g}"
+            if upper is not None and k < len(upper) and math.isfinite(upper[k]) and math.isfinite(y):
+                spread = f"{abs(upper[k] - y):.6g}"
             rows.append(
                 dict(
-                    study_id=study_id, arm=spec["arm"], species=species, time_days=f"{float(x) * scale:.6g}",
-                    analyte=spec["analyte"], statistic=spec.get("statistic", statistic), value=f"{float(y):.6g}",
+                    study_id=study_id, arm=spec["arm"], species=species, time_days=f"{x * scale:.6g}",
+                    analyte=spec["analyte"], statistic=spec.get("statistic", statistic), value=f"{y:.6g}",
                     unit=spec["unit"], n=str(spec.get("n", "")),
                     spread_type=spec.get("spread_type", "none") if spread else "none", spread=spread,
                     regimen=spec.get("regimen", ""), initial=spec.get("initial", ""),
@@ -632,12 +925,14 @@ def read_digitized(
                     notes=f"digitised from a figure, series {name_!r}",
                 )
             )
+    if not rows:
+        raise DatasetError([Problem(None, None, "no points: every X and Y of the series given is empty")], label)
     return read_dataset(pd.DataFrame(rows), name or f"{study_id} (digitised)")
 
 
 def provenance_columns(dataset: Dataset) -> list[str]:
     """The provenance and other descriptive columns the dataset carries."""
-    known = set(REQUIRED) | set(OBSERVATION) | set(ARM) | {"row", "axis", "unit_std", "value_std", "spread_std", "se_std"}
+    known = set(REQUIRED) | set(OBSERVATION) | set(RELATIVE) | set(ARM) | {"row", "axis", "unit_std", "value_std", "spread_std", "se_std"}
     return [c for c in dataset.frame.columns if c not in known]
 
 

@@ -119,6 +119,8 @@ def to_petab(
         raise PoiOdeError(f"PEtab v1 has no censored measurements: rows {rows} are censored")
     if any(k for arm in problem.arms for k in arm.scale_keys):
         raise PoiOdeError("per-study assay scales are not exported to PEtab")
+    if any(r for arm in problem.arms for r in arm.references):
+        raise PoiOdeError("relative values (a reference_arm) are not exported to PEtab: its observables are one arm's")
     on_age_axis = [arm.label for arm in problem.arms if arm.age_axis]
     if on_age_axis:
         raise PoiOdeError(f"arms on the age axis ({', '.join(on_age_axis)}) are not exported to PEtab yet: their "

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..model.core import Model
 
-__all__ = ["fit", "profile", "FitResult", "FitProblem", "default_free", "METHODS"]
+__all__ = ["fit", "profile", "exclude_rows", "FitResult", "FitProblem", "default_free", "METHODS"]
 
 METHODS = ("least_squares", "leastsq", "differential_evolution")
 
@@ -106,6 +106,7 @@ def fit(
     regimens: Mapping[str, str] | None = None,
     initial: Mapping[str, Any] | str | None = None,
     scales: Sequence[str] = (),
+    exclude: Sequence[int] = (),
     method: str = "least_squares",
     multistart: int = 0,
     seed: int = 0,
@@ -125,7 +126,9 @@ def fit(
     model : Model
         With its parameter set (values outside ``free`` stay fixed).
     data : Dataset, path or DataFrame
-        In the documented format (:func:`poi_ode.read_dataset`); one species.
+        In the documented format (:func:`poi_ode.read_dataset`); one species. A relative value
+        (unit ``%`` or ``fold`` with a ``reference_arm``) is predicted as the simulated value of
+        its arm over that of the reference arm at the same day.
     free : list of str, optional
         Parameters to estimate, shared by all studies. Default: :func:`default_free`.
     per_study, per_arm, per_subject : list of str
@@ -148,7 +151,14 @@ def fit(
         and initial state (``"healthy"``, ``"poi"``, ``"first_observation"``), overriding the
         data columns.
     scales : list of str
-        Analytes that get a free assay scale factor per study (required for cytokines).
+        Analytes that get a free assay scale factor per study (required for cytokines). An
+        analyte reported in a unit that does not convert to the model's (mouse FSH in mIU/mL
+        against a model in ng/mL, arbitrary units) gets one automatically, with an
+        :class:`~poi_ode.errors.AssayScaleWarning` and a line in ``result.warnings`` naming the
+        study, analyte and unit.
+    exclude : list of int
+        Data rows to leave out, as numbered in the file (header = row 1; the ``row`` column of
+        the dataset); each is listed in ``result.warnings`` and ``result.config["excluded_rows"]``.
     method : {"least_squares", "leastsq", "differential_evolution"}
     multistart : int
         Extra local fits from Latin-hypercube points in the bounds (seeded).
@@ -181,10 +191,12 @@ def fit(
     if int(multistart) != multistart or multistart < 0:
         raise ParameterError(f"multistart must be a whole number >= 0, got {multistart!r}")
     dataset = data if isinstance(data, Dataset) else read_dataset(data)
+    dataset, excluded = exclude_rows(dataset, exclude)
     t0 = time.perf_counter()
     problem = FitProblem.build(model, dataset, free, per_study, priors, error_model, sigma, regimens, initial, scales,
                                per_arm, per_subject, use_set_priors)
     problem.solver = solver
+    problem.excluded[:0] = excluded
     lo, hi = problem.bounds()
     starts = [problem.initial_vector()]
     if multistart:
@@ -202,6 +214,8 @@ def fit(
             runs.append(dict(start=start.tolist(), theta=None, chi2=math.inf, success=False, message=str(exc), nfev=0))
     best = min(runs, key=lambda r: r["chi2"])
     result = _assemble(problem, best, runs, method, time.perf_counter() - t0, name or dataset.name, jacobian)
+    if exclude:
+        result.config["excluded_rows"] = sorted({int(r) for r in exclude})
     if profiles and result.status != "failed":
         names = [p.key for p in result.parameters] if profiles is True else list(profiles)
         for key in names:
@@ -210,6 +224,46 @@ def fit(
         _sample(result, problem, int(mcmc_steps), mcmc_walkers, mcmc_burn, seed)
     result.wall_time_s = time.perf_counter() - t0
     return result
+
+
+def exclude_rows(dataset: Dataset, rows: Sequence[int]) -> tuple[Dataset, list[str]]:
+    """``dataset`` without the given file rows, and one note per row left out.
+
+    Parameters
+    ----------
+    dataset : Dataset
+    rows : sequence of int
+        Row numbers as in the file (header = row 1, data from 2): the ``row`` column.
+
+    Raises
+    ------
+    ParameterError
+        Naming a row that is not a data row of the dataset.
+    """
+    if not len(rows):
+        return dataset, []
+    frame = dataset.frame
+    numbers = frame["row"].to_numpy()
+    wanted = []
+    for r in rows:
+        try:
+            number = int(r)
+        except (TypeError, ValueError):
+            raise ParameterError(f"exclude: {r!r} is not a row number") from None
+        if number != r or number not in numbers:
+            raise ParameterError(f"exclude: row {r!r} is not a data row of {dataset.name} (data rows are "
+                                 f"{int(numbers.min())}-{int(numbers.max())}; the header is row 1)")
+        wanted.append(number)
+    drop = np.isin(numbers, wanted)
+    if drop.all():
+        raise ParameterError(f"exclude: rows {sorted(set(wanted))} are every row of {dataset.name}; nothing is left to fit")
+    notes = []
+    for i in np.flatnonzero(drop):
+        day = frame["time_days"].iloc[i]
+        when = f"day {day:g}" if isinstance(day, float) and math.isfinite(day) else f"age {frame['age_years'].iloc[i]}"
+        notes.append(f"row {int(numbers[i])} ({frame['study_id'].iloc[i]}/{frame['arm'].iloc[i]}, {when}, "
+                     f"{frame['analyte'].iloc[i]}) excluded by the caller (exclude)")
+    return Dataset(frame[~drop].reset_index(drop=True), dataset.name, dict(dataset.meta)), notes
 
 
 def _sample(result: FitResult, problem: FitProblem, steps: int, walkers: int | None, burn: int | None, seed: int) -> None:
@@ -331,6 +385,7 @@ def _assemble(problem: FitProblem, best: dict, runs: list[dict], method: str, wa
     if len(spread) > 1 and max(spread) - min(spread) > 1.0:
         n_near = sum(c - min(spread) < 1.0 for c in spread)
         warn.append(f"multistart: {n_near} of {len(spread)} starts reached the best chi2 (within 1)")
+    warn += problem.notes
     warn += problem.excluded
     observations, gof = _observation_table(problem, pred, res)
     raw = dict(
@@ -378,6 +433,7 @@ def _observation_table(problem: FitProblem, pred: np.ndarray, res: np.ndarray):
             unit=str(frame["unit_std"].iloc[i]), observed=float(problem.observed[i]), predicted=float(pred[i]),
             sigma=float(problem.sigma[i]), sigma_source=problem.sigma_source[i],
             censored=str(frame["censored"].iloc[i]), used=bool(problem.used[i]), residual=float(residual[i]),
+            reference_arm=str(frame["reference_arm"].iloc[i]) if "reference_arm" in frame.columns else "",
         ))
     gof = []
     for (study, analyte), idx in _groups(rows):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from typing import TYPE_CHECKING
 
@@ -40,8 +41,8 @@ def _curves(result: "FitResult", model: "Model", values: dict[str, float], arm: 
         from ..observe import observable
 
         for o in obs:
-            ob = observable(model, o["analyte"], o["unit"])
-            if ob.variable in model.index:
+            ob = observable(model, o["analyte"], o["unit"], assay_scale=True)
+            if ob.variable in model.index and not o.get("reference_arm") and not ob.needs_scale:
                 initial[ob.variable] = o["observed"] / ob.factor
     tr = simulate(model, parse_regimen(arm["regimen"]), times=grid, params=pset, initial=initial, age=arm["age"])
     return tr
@@ -81,16 +82,25 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
         grid = np.linspace(0, max(t_max * 1.15, 1.0), 200)
         by_age = obs[0].get("age_years") is not None  # the age axis: days since the start age
         x_of = (lambda t: arms[unit_key]["age"] + np.asarray(t) / DAYS_PER_YEAR) if by_age else (lambda t: t)
-        ob = observable(model, analyte, unit)
-        scale_key = f"scale_{analyte}__{study}"
-        scale = result.values.get(scale_key, 1.0)
-        tr = _curves(result, model, result.values, arms[unit_key], grid, None)
-        ax.plot(x_of(grid), tr[ob.variable] * ob.factor * scale, color="C0", lw=1.8, label="fit")
+        ob = observable(model, analyte, unit, assay_scale=True)
+        scale_key = f"scale_{analyte}__{re.sub(r'[^0-9A-Za-z_]', '_', study)}"
+        reference = obs[0].get("reference_arm") or ""
+        ref_key = (study, reference, "")
+
+        def curve(vals):
+            """The fitted curve: the observable, or its ratio to the reference arm's (relative data)."""
+            values = _curves(result, model, vals, arms[unit_key], grid, None)[ob.variable]
+            if reference and ref_key in arms:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return values / _curves(result, model, vals, arms[ref_key], grid, None)[ob.variable]
+            return values * ob.factor * vals.get(scale_key, 1.0)
+
+        ax.plot(x_of(grid), curve(result.values), color="C0", lw=1.8, label="fit")
         if draws:
             curves = []
             for vals in draws:
                 try:
-                    curves.append(_curves(result, model, vals, arms[unit_key], grid, None)[ob.variable] * ob.factor * vals.get(scale_key, 1.0))
+                    curves.append(curve(vals))
                 except Exception:  # noqa: BLE001 - a failed draw is left out of the band
                     continue
             if curves:
@@ -109,7 +119,7 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
         ax.set_xlabel("Age [year]" if by_age else "Time since first treatment [day]")
         if by_age and analyte in ("primordial", "AMH"):
             ax.set_yscale("log")
-        ax.set_ylabel(f"{analyte} [{unit}]")
+        ax.set_ylabel(f"{analyte} [{unit}" + (f" of {reference}]" if reference else "]"))
         ax.grid(alpha=0.3)
     for k in range(len(panels), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)

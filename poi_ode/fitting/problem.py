@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -11,7 +12,7 @@ from scipy.special import log_ndtr
 
 from ..data import Dataset, is_age_axis, iter_arms, parse_regimen
 from ..dosing import Regimen
-from ..errors import ParameterError, PoiOdeError
+from ..errors import AssayScaleWarning, ParameterError, PoiOdeError
 from ..observe import observable
 from ..parameters import ParameterSet
 from ..simulate import DAYS_PER_YEAR, initial_state, simulate, start_age
@@ -28,6 +29,8 @@ SPREAD = "spread"
 """``sigma`` value of an analyte fitted with its published between-subject spread."""
 PENALTY = 1e3
 """Residual given to every observation of an arm whose simulation fails."""
+SCALE_PRIOR = (0.0, 1.0)
+"""Prior of an assay scale factor, in log10: median 1, one decade of standard deviation."""
 
 
 def default_free(model: "Model", dataset: Dataset, regimens: Mapping[tuple[str, str], Regimen]) -> list[str]:
@@ -120,6 +123,11 @@ class Arm:
     scale_keys: list[str | None]
     subject: str = ""
     age_axis: bool = False  # cross-sectional by age: times are days since the start age
+    references: list[tuple[str, int] | None] = field(default_factory=list)
+    """Per observation: (label of the reference arm, index in its ``times``) for a relative value
+    (the prediction is this arm's variable over the reference arm's at the same day), else None."""
+    extra_variables: list[str] = field(default_factory=list)
+    """Variables simulated for other arms' relative values (this arm is their reference)."""
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -155,6 +163,7 @@ class FitProblem:
     sigma_source: list[str]
     used: np.ndarray
     excluded: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # assay scales added for units the model cannot convert
     rtol: float = 1e-9  # tight: finite-difference Jacobians of the residuals need smooth simulations
     atol: float = 1e-12
     max_steps: int = 100_000  # solver step budget per segment between doses
@@ -212,6 +221,13 @@ class FitProblem:
                 init = initial.get(f"{study}/{arm}", initial.get(arm, init))
             arm_initial[(study, arm, subject)] = init
 
+        known_arms = {f"{u[0]}/{u[1]}" for u in units} | {u[1] for u in units}
+        for what, given in (("initial", initial), ("regimens", regimens)):
+            if isinstance(given, Mapping):
+                unknown = [k for k in given if k not in known_arms]
+                if unknown:
+                    raise ParameterError(f"{what} names {', '.join(map(repr, unknown))}, not an arm of the data; "
+                                         f"arms: {', '.join(sorted(known_arms))}")
         names = list(free) if free is not None else default_free(model, dataset, arm_regimens)
         if not names and not (per_study or per_arm or per_subject):
             raise ParameterError("nothing to fit: give free=[...] parameter names")
@@ -264,9 +280,10 @@ class FitProblem:
         observed = frame["value_std"].to_numpy(float)
         censored = np.array([{"below": -1, "above": 1}.get(c, 0) for c in frame["censored"]])
         sig, source = _sigmas(frame, error_model, sigmas)
-        arms = []
+        references = frame["reference_arm"] if "reference_arm" in frame.columns else [""] * len(frame)
+        notes: list[str] = []
+        prepared = {}
         for (study, arm, subject), rows in grouped_units:
-            idx = rows.index.to_numpy()
             regimen = arm_regimens[(study, arm, subject)]
             age = rows["age_years"].iloc[0]
             if is_age_axis(rows):  # cross-sectional by age: one untreated course from the start age
@@ -281,35 +298,88 @@ class FitProblem:
                                       f"the {base.species} natural history ({a0:g} y)")
                 t_obs, age = (ages - a0) * DAYS_PER_YEAR, a0
             else:
-                dose_times = {d.time for d in regimen}
-                # a sample taken at a dose time is taken before the dose
-                t_obs = np.array([t - 1e-6 if (t in dose_times and t > 0) else t for t in rows["time_days"]])
-            times, inverse = np.unique(t_obs, return_inverse=True)
-            obs = [observable(model, a, u) for a, u in zip(rows["analyte"], rows["unit_std"])]
+                t_obs = _sample_times(rows["time_days"], regimen)
+            prepared[(study, arm, subject)] = (rows, regimen, age, t_obs)
+        # relative values: the reference arm is simulated at the same days, for the same variables
+        wanted: dict[tuple[str, str, str], list[tuple[float, str]]] = {}
+        ref_of: dict[int, tuple[tuple[str, str, str], float]] = {}
+        for (study, arm, subject), (rows, regimen, age, t_obs) in prepared.items():
+            for k, i in enumerate(rows.index):
+                ref = str(references[i]).strip() if references[i] is not None else ""
+                if not ref:
+                    continue
+                key = (study, ref, "")
+                row = int(frame["row"].iloc[i])
+                if key not in prepared:
+                    raise PoiOdeError(f"row {row}, column reference_arm: arm {study}/{ref} is not an arm of the "
+                                      "data with group values (individual data cannot be a reference)")
+                if is_age_axis(rows) or is_age_axis(prepared[key][0]):
+                    raise PoiOdeError(f"row {row}, column reference_arm: relative values need both arms on the "
+                                      "day axis")
+                t_ref = float(_sample_times(rows["time_days"].iloc[k:k + 1], prepared[key][1])[0])
+                variable = observable(model, frame["analyte"].iloc[i], "fold", assay_scale=True).variable
+                wanted.setdefault(key, []).append((t_ref, variable))
+                ref_of[int(i)] = (key, t_ref)
+        auto: dict[tuple[str, str], tuple[str, str, list[int]]] = {}
+        arms = []
+        for (study, arm, subject), (rows, regimen, age, t_obs) in prepared.items():
+            idx = rows.index.to_numpy()
+            extra = wanted.get((study, arm, subject), [])
+            times = np.unique(np.concatenate([t_obs, [t for t, _ in extra]]))
+            inverse = np.searchsorted(times, t_obs)
+            obs = []
             scale_keys = []
-            for o in obs:
-                if o.needs_scale and o.analyte not in scales:
-                    raise PoiOdeError(
-                        f"analyte {o.analyte} is measured on an assay scale the model does not have: "
-                        f"fit with scales=[{o.analyte!r}]"
-                    )
-                scale_keys.append(f"scale_{o.analyte}__{_safe(study)}" if o.analyte in scales else None)
+            for i, a, u in zip(idx, rows["analyte"], rows["unit_std"]):
+                o = observable(model, a, u, assay_scale=True)
+                if int(i) in ref_of:  # a ratio of two simulations: units, factors and scales cancel
+                    o = replace(o, factor=1.0, needs_scale=False, unconvertible="")
+                elif o.needs_scale and o.analyte not in scales:
+                    if not o.unconvertible:
+                        raise PoiOdeError(
+                            f"analyte {o.analyte} is measured on an assay scale the model does not have: fit "
+                            f"with scales=[{o.analyte!r}] (poi-ode fit --scales {o.analyte})"
+                        )
+                    printed = str(frame["unit"].iloc[i]).strip()
+                    auto.setdefault((o.analyte, study), (printed, o.unconvertible, []))[2].append(
+                        int(frame["row"].iloc[i]))
+                obs.append(o)
+                scaled = (o.needs_scale or o.analyte in scales) and int(i) not in ref_of
+                scale_keys.append(f"scale_{o.analyte}__{_safe(study)}" if scaled else None)
             arms.append(
                 Arm(study, arm, regimen, arm_initial[(study, arm, subject)], _age_or_none(age), idx, times,
                     inverse, [o.variable for o in obs], np.array([o.factor for o in obs]), scale_keys, subject,
-                    is_age_axis(rows))
+                    is_age_axis(rows), extra_variables=sorted({v for _, v in extra}))
             )
+        label_of = {(a.study, a.arm, a.subject): a for a in arms}
+        for a in arms:
+            a.references = [None] * len(a.rows)
+            for k, i in enumerate(a.rows):
+                if int(i) in ref_of:
+                    key, t_ref = ref_of[int(i)]
+                    ref_arm = label_of[key]
+                    a.references[k] = (ref_arm.label, int(np.searchsorted(ref_arm.times, t_ref)))
+        for (analyte, study), (unit, why, rows_) in auto.items():
+            free_params.append(FreeParameter(f"scale_{analyte}", study, "1", "log", -3.0, 3.0, 0.0, SCALE_PRIOR,
+                                             (1e-3, 1e3)))
+            shown = ", ".join(map(str, rows_[:5])) + (f" and {len(rows_) - 5} more" if len(rows_) > 5 else "")
+            message = (f"study {study}: {analyte} in {unit!r} (rows {shown}) does not convert to the model's "
+                       f"{why!r}{_dimensions(unit, why)}; fitted with a free assay scale scale_{analyte}__{_safe(study)} "
+                       f"(prior: median 1, SD 1 decade), so these {analyte} values inform its course, not its level. "
+                       f"To ask for it explicitly: scales=[{analyte!r}] (poi-ode fit --scales {analyte}); to fit "
+                       f"levels, give {analyte} in a unit convertible to {why!r}.")
+            notes.append(message)
+            warnings.warn(message, AssayScaleWarning, stacklevel=3)
         used = np.ones(len(frame), bool)
         for arm in arms:
             if arm.initial != "first_observation":
                 continue
             for k, row in enumerate(arm.rows):
-                if arm.times[arm.time_index[k]] == 0.0 and arm.variables[k] in model.index:
+                if arm.times[arm.time_index[k]] == 0.0 and arm.variables[k] in model.index and not arm.references[k]:
                     used[row] = False
                     excluded.append(f"row {int(frame['row'].iloc[row])} ({arm.label}, day 0, "
                                     f"{frame['analyte'].iloc[row]}): sets the initial state, not fitted")
         problem = cls(model, dataset, base, free_params, arms, error_model, observed, sig, censored, source,
-                      used, excluded)
+                      used, excluded, notes)
         if error_model == "lognormal":
             zero = np.flatnonzero((observed <= 0) & (censored == 0))
             if zero.size:
@@ -343,6 +413,7 @@ class FitProblem:
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         pred = np.full(len(self.observed), np.nan)
         courses = self._natural_histories(psets)
+        simulated: dict[str, dict[str, np.ndarray]] = {}
         for arm in self.arms:
             try:
                 values = courses[arm.label] if arm.age_axis else self.simulate_arm(arm, psets[arm.label], arm.times)
@@ -354,7 +425,19 @@ class FitProblem:
                 self.n_failures += 1
                 self.last_failure = f"{arm.label}: {exc}"
                 continue
+            simulated[arm.label] = values
+        for arm in self.arms:
+            values = simulated.get(arm.label)
+            if values is None:
+                continue
             for k, (row, var) in enumerate(zip(arm.rows, arm.variables)):
+                reference = arm.references[k] if arm.references else None
+                if reference is not None:  # relative: this arm over the reference arm at the same day
+                    ref_values = simulated.get(reference[0])
+                    if ref_values is not None:
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            pred[row] = values[var][arm.time_index[k]] / ref_values[var][reference[1]]
+                    continue
                 scale = scales[arm.scale_keys[k]] if arm.scale_keys[k] else 1.0
                 pred[row] = values[var][arm.time_index[k]] * arm.factors[k] * scale
         return pred
@@ -394,7 +477,7 @@ class FitProblem:
         tr = simulate(self.model, arm.regimen, times=sim_times, params=pset, initial=y0, method=self.solver,
                       rtol=self.rtol, atol=self.atol, max_steps=self.max_steps)
         out = {}
-        for var in set(arm.variables):
+        for var in set(arm.variables) | set(arm.extra_variables):
             series = tr[var][: len(times)] if times[-1] > 0 else tr[var][:1]
             if times[0] == 0.0:  # day 0: before any day-0 dose
                 series = series.copy()
@@ -406,7 +489,7 @@ class FitProblem:
         """Initial state with the arm's observed day-0 values (states only) and 0 elsewhere."""
         y = {}
         for k, row in enumerate(arm.rows):
-            if arm.times[arm.time_index[k]] == 0.0 and arm.variables[k] in self.model.index:
+            if arm.times[arm.time_index[k]] == 0.0 and arm.variables[k] in self.model.index and not arm.references[k]:
                 y[arm.variables[k]] = self.observed[row] / arm.factors[k]
         return y
 
@@ -448,6 +531,8 @@ class FitProblem:
         """
         from ..sensitivity import forward
 
+        if any(r is not None for arm in self.arms for r in arm.references):
+            return None  # relative values: the quotient is differentiated by finite differences
         psets = self.parameter_sets(theta)
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         n_obs = len(self.observed)
@@ -517,6 +602,23 @@ class FitProblem:
         return sum(f.prior is not None for f in self.free)
 
 
+def _dimensions(unit: str, other: str) -> str:
+    """`` (a [mass] / [length] ** 3 versus ...)`` for a message, or "" if a unit does not parse."""
+    from ..units import dimensionality
+
+    try:
+        return f" ({dimensionality(unit)} versus {dimensionality(other)})"
+    except PoiOdeError:
+        return ""
+
+
+def _sample_times(days: "pd.Series", regimen: Regimen) -> np.ndarray:
+    """Simulation times of observations on the day axis: a sample taken at a dose time (after
+    day 0) is taken before the dose."""
+    dose_times = {d.time for d in regimen}
+    return np.array([t - 1e-6 if (t in dose_times and t > 0) else t for t in days], dtype=float)
+
+
 def _variable_at_state(model: "Model", var: str, y: np.ndarray, pset: ParameterSet) -> float:
     if var in model.index:
         return float(y[model.index[var]])
@@ -529,6 +631,16 @@ def _prior(fp: FreeParameter, spec: Mapping[str, float] | None, base: ParameterS
     """(mean, sd) in the internal scale from ``{"mean", "sd"}`` (normal) or ``{"median", "sd_log10"}``."""
     if spec is None:
         return None
+    if not isinstance(spec, Mapping):
+        raise ParameterError(f"prior for {fp.name!r}: give a mapping (mean and sd, or median and sd_log10), not {spec!r}")
+    for key, value in spec.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"prior for {fp.name!r}: {key} = {value!r} is not a number") from None
+        if not math.isfinite(number) or (key in ("median", "sd", "sd_log10") and number <= 0):
+            raise ParameterError(f"prior for {fp.name!r}: {key} = {value!r} must be a finite"
+                                 + (" positive" if key != "mean" else "") + " number")
     if "median" in spec:
         if fp.scale != "log":
             raise ParameterError(f"prior for {fp.name!r}: a log-normal prior needs a log-scale parameter")
