@@ -9,7 +9,8 @@
    - parameter uncertainty of the calibrations;
    - between-subject variability (a virtual population);
    - sensitivity to the values labelled assumption.
-3. Fits Emax models, compares regimens, and simulates the primordial reserve over ten years.
+3. Fits Emax models, compares regimens, reports responder fractions in the virtual POI
+   population (treated and untreated), and simulates the primordial reserve over ten years.
 4. Writes ``report.md`` with figures and CSV/JSON tables, saying plainly what the data cannot
    identify.
 
@@ -33,6 +34,17 @@ SCENARIO = dict(species="human", initial="poi", background="", treat_day=0.0, ag
 """Idiopathic POI at 30 (Edessy 2016 treated women of 26-33 y), treatment at day 0."""
 ENDPOINTS = ["AMH@90", "FSH@90", "AUC:AMH@0-365", "FSH<25@0-365", "AFC@90", "resumed:E2>50@0-365", "F_prim@5y"]
 """Endpoints of the main job (human units; 25 IU/L and 50 pg/mL are the POI criteria of the sourcebook)."""
+
+
+RESPONDER_DOSES = {"msc": ([5e6, 1e7, 1.5e7], "cells"), "exosome": ([100.0, 500.0, 2000.0], "ug")}
+"""Doses of the responder table: the intraovarian MSC doses of the clinical series (5e6-1.5e7 cells) and
+exosome doses of the preclinical range."""
+RESPONDER_WINDOW = (0.0, 365.0)
+"""Days in which a responder endpoint is read (the first year after treatment)."""
+RESPONDER_WOMEN = 100
+"""Virtual POI women of the responder table."""
+RESPONDER_DRAWS = 5
+"""Largest number of parameter draws behind the responder band (each draw simulates every woman)."""
 
 
 def calibration_configs(fits: str | Path | None = None) -> list[Path]:
@@ -161,6 +173,19 @@ def run_main_job(out: Path, fits: Path | None = None, draws: int = 40, seed: int
     table(comparison.table, "regimens.csv")
     figure(comparison.plot(), "regimens.png")
 
+    # responder fractions in the virtual POI population (issue 11)
+    from .population import plot_responders, responder_table
+
+    responder_draws = min(draws, RESPONDER_DRAWS)
+    responders = pd.concat([
+        responder_table(usable, agent, doses, route="intraovarian", unit=unit, schedule=[SCENARIO["treat_day"]],
+                        window=RESPONDER_WINDOW, n=RESPONDER_WOMEN, draws=responder_draws if usable else 0, seed=seed,
+                        model=model)
+        for agent, (doses, unit) in RESPONDER_DOSES.items()], ignore_index=True)
+    table(responders, "responders.csv")
+    for agent in RESPONDER_DOSES:
+        figure(plot_responders(responders[responders["agent"] == agent]), f"responders_{agent}.png")
+
     # long-term reserve under the activation hypothesis
     base = _fitted_set(model, usable)
     years = np.linspace(0, 10 * 365.25, 121)
@@ -191,7 +216,8 @@ def run_main_job(out: Path, fits: Path | None = None, draws: int = 40, seed: int
         calibrations=[dict(name=r.config["name"], status=r.status, parameters={p.key: p.value for p in r.parameters})
                       for r in fits_done]), indent=1))
     report = write_atomic(out / "report.md",  # last: its presence means the run completed
-                          _report(fits_done, responses, emax_table, minimum, comparison, reserve, draws, wall))
+                          _report(fits_done, responses, emax_table, minimum, comparison, reserve, responders, draws,
+                                  wall))
     return [report, summary, *written]
 
 
@@ -219,7 +245,7 @@ def _md_table(frame, columns, floatfmt="{:.3g}") -> str:
     return "\n".join(lines)
 
 
-def _report(fits, responses, emax_table, minimum, comparison, reserve, draws, wall) -> str:
+def _report(fits, responses, emax_table, minimum, comparison, reserve, responders, draws, wall) -> str:
     import pandas as pd
 
     lines = [
@@ -289,6 +315,18 @@ def _report(fits, responses, emax_table, minimum, comparison, reserve, draws, wa
               "Effect against no treatment, paired within each draw (the draws move baseline and effect together):", "",
               _md_table(comparison.table[comparison.table["endpoint"].isin(["AUC:AMH@0-365", "FSH<25@0-365"])],
                         ["regimen", "endpoint", "unit", "nominal", "effect", "effect_lower", "effect_upper"]), ""]
+    lines += ["## Responders in the virtual POI population", "",
+              f"{RESPONDER_WOMEN} virtual women with idiopathic POI (residual reserve and FSH-desensitisation severity "
+              "drawn from the population calibrated on Yan 2020's baselines and the spontaneous resumption rate; "
+              "`docs/poi_ovary.md`), treated intraovarially at day 0 and followed for "
+              f"days {RESPONDER_WINDOW[0]:g}-{RESPONDER_WINDOW[1]:g}; the same women untreated give the spontaneous "
+              f"fraction. Band: {responders['band'].iloc[0]}.", "",
+              "**The treated fractions follow from the MSC and exosome parameters, which the therapy calibration "
+              "(issue 12) has not yet set:** until it has, they are the assumptions of the parameter file, and the "
+              "treated and untreated fractions barely differ.", "",
+              *[f"![responders {agent}](responders_{agent}.png)" for agent in RESPONDER_DOSES], "",
+              _md_table(responders, ["agent", "dose", "unit", "endpoint", "fraction", "lower", "upper",
+                                     "untreated_fraction"]), ""]
     lines += ["## Long-term reserve", "",
               "If MSC paracrine factors activate primordial follicles (`b_act_P` > 0, an assumption MODEL.md asks the "
               "model to be able to show), treatment spends reserve that is missed years later.", "",

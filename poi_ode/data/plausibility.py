@@ -58,6 +58,9 @@ MAX_PUBLISHED_DOSE: dict[str, dict[str, float]] = {
     # Cisplatin. mg/kg: 20 mg/kg, the single dose of mouse nephrotoxicity models (POI models use
     # 2-7.5 mg/kg). mg/m2: 200 mg/m2 per cycle, the top of high-dose human regimens.
     "cisplatin": {"mg/kg": 20.0, "mg/m**2": 200.0},
+    # Doxorubicin. mg/kg: 20 mg/kg i.p., the top of single-dose rodent cardio- and ovotoxicity
+    # models (5-20 mg/kg). mg/m2: 90 mg/m2 per cycle, above the usual 60-75 mg/m2 (AC, ABVD 25 x 2).
+    "doxorubicin": {"mg/kg": 20.0, "mg/m**2": 90.0},
     # MSCs: about 1e9 cells per administration, the top of human trials (up to ~10e6 cells/kg in
     # an adult); rodent studies give 1e5-1e7 cells.
     "msc": {"cells": 1e9},
