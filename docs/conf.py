@@ -154,7 +154,9 @@ def _write_api_pages() -> None:
             lines += [f"   {m}" for m in routines] + [""]
         for m in data:
             doc = _attribute_doc(module, m) or f"A constant of type ``{type(getattr(module, m)).__name__}``."
-            lines += [f".. py:data:: {m}", ""] + [f"   {line}" if line else "" for line in doc.splitlines()] + [""]
+            value = repr(getattr(module, m))
+            head = [f".. py:data:: {m}"] + ([f"   :value: {value}"] if len(value) <= 100 and "\n" not in value else [])
+            lines += head + [""] + [f"   {line}" if line else "" for line in doc.splitlines()] + [""]
         if elsewhere:
             lines += ["Also importable from here (documented at the top level): "
                       + ", ".join(f":obj:`{m} <poi_ode.{m}>`" for m in elsewhere) + ".", ""]
