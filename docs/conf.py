@@ -42,7 +42,6 @@ root_doc = "index"
 exclude_patterns = [
     "_build",
     "README.md",  # the folder's index on GitHub; the site's index is index.rst
-    "sources/README.md",
     "gallery/*.ipynb", "gallery/*.py", "gallery/*.md5", "gallery/*.json", "gallery/*.zip",
 ]
 templates_path = ["_templates"]

@@ -28,5 +28,6 @@ for label, traj in (("chemotherapy only", untreated), ("MSCs at day 30", treated
         ax.plot(traj.time, traj[name], label=label)
         ax.set_title(f"{name} ({traj.units.get(name, '')})")
         ax.set_xlabel("day")
+axes[3].set_yscale("log")  # the primordial pool falls by an order of magnitude
 axes[0].legend(fontsize=8)
 fig.tight_layout()
