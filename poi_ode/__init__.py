@@ -10,6 +10,7 @@ The public interface, in the order of the work:
 - interfaces: :func:`to_sbml`, :func:`to_petab`, :func:`from_petab`, :mod:`poi_ode.sensitivity`.
 """
 from . import population, protocols, sensitivity
+from ._version import __version__
 from .data import list_datasets, load_dataset, read_dataset, read_digitized
 from .dosing import Dose, Regimen
 from .errors import CacheWarning, DosingError, ModelError, ParameterError, PoiOdeError, SimulationError, UnitError
@@ -23,9 +24,8 @@ from .predict import DoseResponse, compare_regimens, dose_response
 from .simulate import (Trajectory, healthy_state, initial_state, natural_history, simulate, simulate_batch,
                        steady_state)
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "load_model", "compose", "Model", "Module", "ParameterSet", "available_species", "load_parameter_set",
     "Dose", "Regimen", "simulate", "simulate_batch", "initial_state", "steady_state", "healthy_state",
     "natural_history", "Trajectory",

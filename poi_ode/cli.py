@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._version import __version__
 from .errors import PoiOdeError
 
 __all__ = ["main"]
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="poi-ode",
         description="ODE models of premature ovarian insufficiency treated with MSCs and exosomes.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="the main job: calibrate on bundled data, predict dose-response, write a report")

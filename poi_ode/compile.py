@@ -76,7 +76,7 @@ class _VectorPrinter(_Printer):
     _print_log = _print_Function
 
 
-def _block(exprs: list[sp.Expr], printer, assign: str = "    {} = {}") -> tuple[list[str], list[str]]:
+def cse_block(exprs: list[sp.Expr], printer, assign: str = "    {} = {}") -> tuple[list[str], list[str]]:
     """CSE over ``exprs``; return assignment lines (``assign`` formats name and value) and the
     printed reduced expressions. Shared by the Python and the C generator."""
     reps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), order="none")
@@ -124,7 +124,7 @@ def _unpack(names: list[str], source: str) -> str:
     return f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {source}"
 
 
-def _pick(names: list[str], body: list[str], source: str = "q", assign: str = "    {} = {}") -> list[str]:
+def bind_used(names: list[str], body: list[str], source: str = "q", assign: str = "    {} = {}") -> list[str]:
     """Lines binding only the names of ``names`` that ``body`` uses (by position in ``source``)."""
     text = "\n".join(body)
     return [assign.format(name, f"{source}[{i}]") for i, name in enumerate(names) if re.search(rf"\b{name}\b", text)]
@@ -204,28 +204,28 @@ def _source(model: "Model") -> str:
     scalar, vector = _Printer({"fully_qualified_modules": False}), _VectorPrinter({"fully_qualified_modules": False})
     out = ["import math", "from math import *", "import numpy as np", ""]
 
-    lines, printed = _block(s.constants, scalar)
+    lines, printed = cse_block(s.constants, scalar)
     out += ["def prepare(p):", _unpack([f"p{i}" for i in range(s.n_params)], "np.asarray(p, dtype=float).tolist()"), *lines]
     out += [f"    return tuple([{', '.join([f'p{i}' for i in range(s.n_params)] + printed)}])", ""]
 
     unpack_y = _unpack([f"y{i}" for i in range(n)], "y.tolist()")  # Python floats: faster arithmetic
-    lines, printed = _block(s.rhs, scalar)
+    lines, printed = cse_block(s.rhs, scalar)
     body = [*lines, f"    return np.array([{', '.join(printed)}])"]
-    out += ["def rhs(t, y, q):", unpack_y, *_pick(q_names, body), *body, ""]
+    out += ["def rhs(t, y, q):", unpack_y, *bind_used(q_names, body), *body, ""]
 
-    lines, printed = _block(s.jac_entries, scalar)
+    lines, printed = cse_block(s.jac_entries, scalar)
     body = [*lines, f"    J = np.zeros(({n}, {n}))", *(f"    J[{i}, {j}] = {e}" for (i, j), e in zip(nz, printed))]
-    out += ["def jac(t, y, q):", unpack_y, *_pick(q_names, body), *body, "    return J", ""]
+    out += ["def jac(t, y, q):", unpack_y, *bind_used(q_names, body), *body, "    return J", ""]
 
-    lines, printed = _block(s.dfdp_entries, scalar)
+    lines, printed = cse_block(s.dfdp_entries, scalar)
     body = [*lines, f"    F = np.zeros(({n}, {s.n_params}))", *(f"    F[{i}, {j}] = {e}" for (i, j), e in zip(nzp, printed))]
-    out += ["def dfdp(t, y, q):", unpack_y, *_pick(q_names, body), *body, "    return F", ""]
+    out += ["def dfdp(t, y, q):", unpack_y, *bind_used(q_names, body), *body, "    return F", ""]
 
     for name, exprs in (("flows", s.flows), ("outputs", s.outputs)):
-        lines, printed = _block(exprs, vector)
+        lines, printed = cse_block(exprs, vector)
         out += [f"def {name}(t, y, q):", "    y = np.asarray(y, dtype=float)", "    t = np.asarray(t, dtype=float)"]
         out += [f"    y{i} = y[..., {i}]" for i in range(n)]
-        out += [*_pick(q_names, [*lines, *printed]), *lines]
+        out += [*bind_used(q_names, [*lines, *printed]), *lines]
         out += ["    shape = np.broadcast(t, y[..., 0]).shape"]
         if printed:  # one state: a plain array (broadcasting each of dozens of scalars is slow)
             out += ["    if shape == ():", f"        return np.array([{', '.join(printed)}], dtype=float)"]

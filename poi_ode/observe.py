@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .data import _per_ovary, analyte_factor
+from .data import analyte_factor, per_ovary
 from .errors import PoiOdeError, UnitError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,7 +78,7 @@ def observable(model: "Model", analyte: str, unit: str, assay_scale: bool = Fals
         )
     if variable in RELATIVE:
         return Observable(analyte, variable, 1.0, True)
-    count_unit, per = _per_ovary(unit)
+    count_unit, per = per_ovary(unit)
     try:
         factor = analyte_factor(analyte, units[variable], count_unit) * per
     except UnitError:

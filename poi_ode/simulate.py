@@ -47,7 +47,7 @@ def resolve_parameters(model: "Model", params: "ParameterSet | Mapping[str, Any]
 # --------------------------------------------------------------------------- initial states
 def _years(raw: Any, what: str) -> float:
     """``what``, a ``{value, unit}`` table (or a plain number of years), in years."""
-    from .parameters import _number as parse
+    from .parameters import parse_number as parse
 
     if isinstance(raw, Mapping):
         return parse(raw.get("value"), what) * conversion_factor(raw.get("unit", "year"), "year")
@@ -97,7 +97,7 @@ def healthy_state(model: "Model", params: "ParameterSet | Mapping[str, Any] | No
     A model without the follicle module has no natural history: its quasi-steady state.
     """
     pset = resolve_parameters(model, params)
-    if not _has_natural_history(model):
+    if not has_natural_history(model):
         return steady_state(model, pset, {})
     key = _healthy_key(model, pset, age)
     if key in _HEALTHY_CACHE:
@@ -110,7 +110,7 @@ def healthy_state(model: "Model", params: "ParameterSet | Mapping[str, Any] | No
     return _store_healthy(model, key, y).copy()
 
 
-def _has_natural_history(model: "Model") -> bool:
+def has_natural_history(model: "Model") -> bool:
     return AGE in model.index and "F_prim_start" in model.parameter_names
 
 
@@ -127,7 +127,7 @@ def _store_healthy(model: "Model", key: tuple, y: np.ndarray) -> np.ndarray:
     """Cache an integrated healthy state: the age exact (not integrated round-off), sinks at 0."""
     y = np.array(y, dtype=float)
     y[model.index[AGE]] = key[3]
-    y[_frozen_and_sinks(model)[1]] = 0.0
+    y[frozen_and_sinks(model)[1]] = 0.0
     if len(_HEALTHY_CACHE) >= HEALTHY_CACHE_SIZE:
         _HEALTHY_CACHE.pop(next(iter(_HEALTHY_CACHE)))
     _HEALTHY_CACHE[key] = y
@@ -198,7 +198,7 @@ def natural_history(
                     initial=healthy_state(model, pset, a0), rtol=HEALTHY_RTOL, atol=HEALTHY_ATOL)
 
 
-def _frozen_and_sinks(model: "Model") -> tuple[np.ndarray, np.ndarray]:
+def frozen_and_sinks(model: "Model") -> tuple[np.ndarray, np.ndarray]:
     """Masks of states held at their value in a steady state (no inflow, or a clock such as
     age) and of pure sinks (start at 0)."""
     c = model.compiled
@@ -226,7 +226,7 @@ def steady_state(
     if key in _STEADY_CACHE:
         return _STEADY_CACHE[key].copy()
     p = c.prepare(vector)
-    frozen, sinks = _frozen_and_sinks(model)
+    frozen, sinks = frozen_and_sinks(model)
     free = ~(frozen | sinks)
     y = np.zeros(len(model.states))
     for name, value in (y_fixed or {}).items():
@@ -468,7 +468,7 @@ class Trajectory:
         time = float(time)
         i = int(np.searchsorted(self.time, time + 1e-9, side="right")) - 1
         if i >= 0 and abs(self.time[i] - time) <= 1e-9:
-            return _scalar(values[..., i])
+            return scalar_or_array(values[..., i])
         end = float(self.time[-1])
         rerun = getattr(self, "_rerun", None)
         if not (0.0 <= time <= end):
@@ -505,7 +505,7 @@ class Trajectory:
         return plot_trajectory(self, variables, ax=ax, **kwargs)
 
 
-def _scalar(value):
+def scalar_or_array(value):
     """A float for one trajectory, the array for a batch."""
     return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)
 
@@ -843,7 +843,7 @@ def _prime_healthy_states(model: "Model", native, sets, age: float | None, threa
     """Integrate the natural histories of many parameter sets in one batch of the compiled engine
     and cache them, as :func:`healthy_state` would one at a time. A set whose start state or
     integration fails is left out (its healthy state is then computed, or its error raised, later)."""
-    if not _has_natural_history(model):
+    if not has_natural_history(model):
         return
     c = model.compiled
     todo, keys, Q, Y0 = [], [], [], []

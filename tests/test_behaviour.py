@@ -6,7 +6,7 @@ import pytest
 
 import poi_ode as po
 from conftest import insult_for
-from poi_ode.simulate import _frozen_and_sinks, start_age
+from poi_ode.simulate import frozen_and_sinks, start_age
 
 # When to treat after the insult and when to read the effect: about one follicle transit
 # after the cells (mouse: 19 days of folliculogenesis; human: antral and late preantral stages);
@@ -34,7 +34,7 @@ def test_start_state_is_steady_and_the_reference_state_in_the_normal_ranges(spec
     model = species_model
     y = po.healthy_state(model, age=start_age(model.parameter_set))
     p = model.compiled.prepare(model.parameter_set.vector(model))
-    frozen, sinks = _frozen_and_sinks(model)
+    frozen, sinks = frozen_and_sinks(model)
     free = ~(frozen | sinks)
     rate = model.compiled.rhs(0.0, y, p)
     np.testing.assert_allclose(rate[free], 0.0, atol=1e-9 * max(1.0, np.abs(y).max()))

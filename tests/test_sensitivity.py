@@ -85,14 +85,14 @@ def test_bad_sensitivity_arguments(mouse):
 
 
 def test_analytic_residual_jacobian_matches_finite_differences_and_fits_alike(mouse):
-    from poi_ode.fitting import _jacobian
+    from poi_ode.fitting.jacobian import finite_difference_jacobian
 
     data = synthetic_dataset(mouse, {"ctx": INDUCTION, "msc": INDUCTION + "; 14:msc:1e6:cells:intraovarian"},
                              [7, 14, 28, 42], params={"s_M": 1e-6}, seed=3)
     free = ["s_M", "p_protect", "kill_cyclophosphamide"]
     problem = FitProblem.build(mouse, data, free=free, priors={"s_M": {"median": 1e-6, "sd_log10": 1.0}})
     theta = problem.initial_vector()
-    analytic, differences = problem.jacobian(theta), _jacobian(problem, theta)
+    analytic, differences = problem.jacobian(theta), finite_difference_jacobian(problem, theta)
     assert analytic.shape == differences.shape
     # where the finite differences rise above their noise floor, they agree with the sensitivities
     np.testing.assert_allclose(analytic, differences, rtol=1e-3, atol=1e-3 * np.abs(differences).max())
@@ -154,13 +154,13 @@ def problem(mouse):
 
 
 def test_fisher_information_matches_differences_and_the_fit_covariance(mouse, problem):
-    from poi_ode.fitting import _jacobian
+    from poi_ode.fitting.jacobian import finite_difference_jacobian
 
     data, prob = problem
     theta = prob.initial_vector()
     info = fisher_information(prob, theta)
     assert info.method.startswith("analytic") and info.parameters == ["s_M", "p_protect", "kill_cyclophosphamide"]
-    fd = _jacobian(prob, theta)
+    fd = finite_difference_jacobian(prob, theta)
     reference = fd.T @ fd
     scale = np.sqrt(np.outer(np.diag(reference), np.diag(reference)))
     assert np.all(np.abs(info.matrix - reference) <= 1e-5 * scale)  # relative to sqrt(F_ii F_jj)

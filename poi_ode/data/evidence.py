@@ -290,14 +290,14 @@ _DISEASE = re.compile(r"POI|premature ovarian|ovarian failure|cancer|patient|sur
 
 
 def _hormone(analyte: str) -> str | None:
-    from . import _analyte_name
+    from .analytes import analyte_name
 
-    name = _analyte_name(analyte.split(" (")[0].strip())
+    name = analyte_name(analyte.split(" (")[0].strip())
     return name if name in HORMONE_TARGETS else None
 
 
 def _hormones(rows: Sequence[dict[str, str]]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    from . import analyte_factor, standard_unit
+    from .analytes import analyte_factor, standard_unit
 
     out, ledger = [], []
     for ev in rows:
@@ -381,7 +381,7 @@ def _checked(name: str, rows: list[dict[str, str]], ledger: list[dict[str, str]]
     """Validate with the dataset reader; a row it rejects moves to the ledger with the problem."""
     import pandas as pd
 
-    from . import validate
+    from .checks import validate
 
     problems = validate(pd.DataFrame(rows, columns=list(COLUMNS)))
     bad: dict[int, list[str]] = {}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from . import Dataset, read_dataset
+from .reading import Dataset, read_dataset
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
@@ -57,7 +57,8 @@ def synthetic_dataset(
 
     from ..observe import observable
     from ..simulate import simulate
-    from . import RELATIVE_UNITS, parse_regimen, standard_unit
+    from .analytes import RELATIVE_UNITS, standard_unit
+    from .schema import parse_regimen
 
     rng = np.random.default_rng(seed)
     species = model.parameter_set.species

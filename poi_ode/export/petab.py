@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..data import DatasetError, Problem, _analyte_name, _to_float
+from ..data import DatasetError, Problem, analyte_name, to_float
 from ..errors import PoiOdeError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -454,7 +454,7 @@ def _ids(frame: pd.DataFrame, column: str) -> list[Problem]:
 
 
 def _finite(raw: str) -> float | None:
-    value = _to_float(raw)
+    value = to_float(raw)
     return value if value is not None and math.isfinite(value) else None
 
 
@@ -595,7 +595,7 @@ def _observables(frame: pd.DataFrame, model: Model, name: str) -> dict[str, tupl
                                      "on the lin or log scale)")
         if row["noiseFormula"] != f"noiseParameter1_{oid}":
             bad("noiseFormula", f"not understood: {row['noiseFormula']!r} (expected noiseParameter1_{oid})")
-        analyte, unit = _analyte_name(row["analyte"]), row["unit"]
+        analyte, unit = analyte_name(row["analyte"]), row["unit"]
         read = re.fullmatch(r"(?:(\S+)\s*\*\s*)?([A-Za-z_]\w*)", row["observableFormula"])
         factor = _finite(read.group(1) or "1") if read else None
         if analyte is None:
@@ -666,7 +666,7 @@ def _measurement_problems(frame: pd.DataFrame, observables: Mapping[str, Any], c
                                 ("observableParameters", "observable parameters")):
             if row.get(column):
                 bad(column, f"not supported: {feature} ({row[column]!r})")
-        value, time = _to_float(row["measurement"]), _to_float(row["time"])
+        value, time = to_float(row["measurement"]), to_float(row["time"])
         if value is None or not math.isfinite(value):
             bad("measurement", f"{row['measurement']!r} is not a number")
         elif value < 0 or (log and value == 0):
@@ -677,7 +677,7 @@ def _measurement_problems(frame: pd.DataFrame, observables: Mapping[str, Any], c
             bad("time", f"{row['time']!r} is not a number")
         elif time < 0:
             bad("time", f"time {time:g} is negative")
-        noise = _to_float(row["noiseParameters"])
+        noise = to_float(row["noiseParameters"])
         if noise is None:
             bad("noiseParameters", "empty: a numeric noise parameter is needed")
         elif math.isnan(noise):

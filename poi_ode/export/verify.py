@@ -252,12 +252,12 @@ def _fit_problem(model: Model):
 def fisher_error(model: Model) -> tuple[float, str]:
     """Fisher information from the analytic residual Jacobian against J^T J of the fit's own
     central-difference Jacobian: max |F - F_FD|_ij / sqrt(F_ii F_jj)."""
-    from ..fitting import _jacobian
+    from ..fitting.jacobian import finite_difference_jacobian
     from ..sensitivity import fisher_information
 
     _, problem = _fit_problem(model)
     info = fisher_information(problem)
-    fd = _jacobian(problem, problem.initial_vector())
+    fd = finite_difference_jacobian(problem, problem.initial_vector())
     reference = fd.T @ fd
     err = np.abs(info.matrix - reference) / np.sqrt(np.outer(np.diag(reference), np.diag(reference)))
     i, j = np.unravel_index(int(np.argmax(err)), err.shape)

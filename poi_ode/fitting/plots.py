@@ -62,7 +62,7 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
     arms = {(a["study"], a["arm"], a["subject"]): a for a in result.config["arms"]}
     draws = []
     if bands and result.covariance is not None:
-        from .result import gaussian_draws
+        from .jacobian import gaussian_draws
 
         rng = np.random.default_rng(seed)
         theta = result.internal_estimate()

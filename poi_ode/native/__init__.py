@@ -32,7 +32,7 @@ import sympy as sp
 from sympy.printing.c import C99CodePrinter
 
 from .._files import write_atomic
-from ..compile import _block, _pick, cache_dir, symbolic_pieces
+from ..compile import bind_used, cache_dir, cse_block, symbolic_pieces
 from ..errors import CacheWarning, PoiOdeError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,11 +63,11 @@ _C_ASSIGN = "    const double {} = {};"
 
 def _function(name: str, exprs: list[sp.Expr], targets: list[str], n: int, q_names: list[str],
               printer: C99CodePrinter) -> list[str]:
-    lines, printed = _block(exprs, printer, _C_ASSIGN)
+    lines, printed = cse_block(exprs, printer, _C_ASSIGN)
     body = [*lines, *(f"    {target} = {e};" for target, e in zip(targets, printed))]
     states = [f"y{i}" for i in range(n)]
     head = [f"static void {name}(double t, const double *y, const double *q, double *out) {{", "    (void)t; (void)y; (void)q;"]
-    return [*head, *_pick(states, body, "y", _C_ASSIGN), *_pick(q_names, body, "q", _C_ASSIGN), *body, "}", ""]
+    return [*head, *bind_used(states, body, "y", _C_ASSIGN), *bind_used(q_names, body, "q", _C_ASSIGN), *body, "}", ""]
 
 
 def _markowitz(pattern: set[tuple[int, int]], n: int) -> tuple[list[int], set[tuple[int, int]]]:

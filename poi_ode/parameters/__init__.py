@@ -71,7 +71,7 @@ class Parameter:
         return self.value * conversion_factor(self.unit, unit)
 
 
-def _number(raw: Any, where: str) -> float:
+def parse_number(raw: Any, where: str) -> float:
     """A float from a number or a string of plain arithmetic (``"log(2)/24"``)."""
     if isinstance(raw, bool):
         raise ParameterError(f"{where}: expected a number, got {raw!r}")
@@ -98,7 +98,7 @@ def _parameter(name: str, raw: Mapping[str, Any], origin: str) -> Parameter:
     unknown = set(raw) - {"value", "unit", "lower", "upper", "scale", "kind", "source", "prior"}
     if unknown:
         raise ParameterError(f"{where} has unknown field(s) {sorted(unknown)}")
-    value, lower, upper = (_number(raw[k], f"{where}, field {k!r}") for k in ("value", "lower", "upper"))
+    value, lower, upper = (parse_number(raw[k], f"{where}, field {k!r}") for k in ("value", "lower", "upper"))
     scale = raw.get("scale", "log" if lower > 0 else "lin")
     if scale not in ("lin", "log"):
         raise ParameterError(f"{where}: scale must be 'lin' or 'log', not {scale!r}")
@@ -117,7 +117,7 @@ def _parameter(name: str, raw: Mapping[str, Any], origin: str) -> Parameter:
             raise ParameterError(f"{where}: prior must be {{median, sd_log10}} or {{mean, sd}}, got {sorted(keys)}")
         if (scale == "log") != ("median" in keys):
             raise ParameterError(f"{where}: a {scale}-scale parameter needs a " + ("{median, sd_log10}" if scale == "log" else "{mean, sd}") + " prior")
-        prior = {k: _number(v, f"{where}, prior {k!r}") for k, v in prior.items()}
+        prior = {k: parse_number(v, f"{where}, prior {k!r}") for k, v in prior.items()}
     p = Parameter(name, value, str(raw["unit"]), lower, upper, scale, str(raw["kind"]), str(raw["source"]), prior)
     _check_value(p, p.value, where)
     if scale == "log" and lower <= 0:

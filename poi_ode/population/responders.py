@@ -88,10 +88,10 @@ def simulate_women(model: "Model", base, women: Sequence[dict[str, float]], regi
 
 
 def _setup(model_or_fit, population, draws: int, seed: int, n: int, model):
-    from ..predict import _source
+    from ..predict.jobs import resolve_source
     from ..predict.uncertainty import draw_parameters
 
-    m, base, fit = _source(model_or_fit, model)
+    m, base, fit = resolve_source(model_or_fit, model)
     pop = population or load_population()
     if pop.species != base.species:
         raise ParameterError(f"the population is of {pop.species!r}, the model of {base.species!r}")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ParameterError
-from ..simulate import _scalar
+from ..simulate import scalar_or_array
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
@@ -102,7 +102,7 @@ class AUC:
 
     def __call__(self, tr: "Trajectory") -> float:
         mask = _window(tr, self.start, self.end)
-        return _scalar(np.trapezoid(tr[self.variable][..., mask], tr.time[mask], axis=-1))
+        return scalar_or_array(np.trapezoid(tr[self.variable][..., mask], tr.time[mask], axis=-1))
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ class TimeBeyond:
         mask = _window(tr, self.start, self.end)
         t, y = tr.time[mask], tr[self.variable][..., mask]
         inside = (y < self.threshold) if self.below else (y > self.threshold)
-        return _scalar(np.trapezoid(inside.astype(float), t, axis=-1))
+        return scalar_or_array(np.trapezoid(inside.astype(float), t, axis=-1))
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ class Resumed:
         return _window_days(self.start, self.end)
 
     def __call__(self, tr: "Trajectory") -> float:
-        return _scalar(np.any(tr[self.variable][..., _window(tr, self.start, self.end)] > self.threshold, axis=-1))
+        return scalar_or_array(np.any(tr[self.variable][..., _window(tr, self.start, self.end)] > self.threshold, axis=-1))
 
 
 Endpoint = At | AUC | TimeBeyond | Resumed

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import DoseResponse, RegimenComparison
+    from .regimens import RegimenComparison
+    from .response import DoseResponse
 
 __all__ = ["plot_dose_response", "plot_comparison"]
 
@@ -19,7 +20,7 @@ def _wrap(text: str, fig) -> str:
     return "\n".join(textwrap.wrap(text, max(40, int(fig.get_figwidth() * 16))))
 
 
-def _label(name: str, unit: str) -> str:
+def axis_label(name: str, unit: str) -> str:
     return f"{name} [{unit}]" if unit and unit != "1" else name
 
 
@@ -56,7 +57,7 @@ def plot_dose_response(results: "Sequence[DoseResponse]", endpoints: Sequence[st
         ax.set_xscale("log")
         ax.set_xlabel(f"dose per administration [{first.unit}]" if len(results) == 1 or len({r.unit for r in results}) == 1
                       else "dose per administration")
-        ylabel = _label(name, first.endpoint_units[first.endpoints.index(name)])
+        ylabel = axis_label(name, first.endpoint_units[first.endpoints.index(name)])
         ax.set_ylabel(f"effect on {ylabel}" if effect else ylabel)
         ax.grid(alpha=0.3, which="both")
     for k in range(len(names), nrows * ncols):
@@ -92,7 +93,7 @@ def plot_comparison(comp: "RegimenComparison"):
                         fmt="none", ecolor="k", capsize=3)
         ax.axvline(0, color="0.3", lw=0.8)
         ax.set_yticks(y, comp.names if j == 0 else [""] * len(y), fontsize=8)
-        label = _label(name, comp.endpoint_units[j])
+        label = axis_label(name, comp.endpoint_units[j])
         ax.set_xlabel(f"effect on {label}" if ref is not None else label)
         ax.grid(alpha=0.3, axis="x")
     band = f"bars: {int(comp.level * 100)}% interval, {comp.uncertainty_note}" if len(comp.draws) else "point predictions"

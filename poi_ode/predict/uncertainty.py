@@ -71,7 +71,7 @@ def draw_parameters(
             raise ParameterError(
                 "the fit has no covariance (a flat direction): sample it with mcmc_steps, or use 'assumptions'"
             )
-        from ..fitting.result import gaussian_draws
+        from ..fitting.jacobian import gaussian_draws
 
         index = [result.parameters.index(p) for p in params]
         cov = np.array(result.covariance)[np.ix_(index, index)] * cov_scale

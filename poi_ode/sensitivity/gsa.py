@@ -34,7 +34,8 @@ import numpy as np
 
 from ..dosing import Dose, Regimen, as_regimen
 from ..errors import DosingError, ParameterError, PoiOdeError, SimulationError
-from ..predict import _execute, _setup
+from ..predict.executors import execute_tasks
+from ..predict.jobs import setup_prediction
 
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import Executor
@@ -163,7 +164,7 @@ def _evaluate(m: Model, pset: ParameterSet, regimen: Regimen, eps: list, times: 
               "parameter_set": pset, "base_values": {}, "regimens": [regimen], "endpoints": eps, "times": times,
               "initial": initial, "age": age}
     tasks = [{**common, "draws": draws[k:k + size]} for k in range(0, len(draws), size)]
-    return np.concatenate(_execute(tasks, executor, len(draws), progress), axis=0)[:, 0, :]
+    return np.concatenate(execute_tasks(tasks, executor, len(draws), progress), axis=0)[:, 0, :]
 
 
 # ----------------------------------------------------------------------------- result
@@ -257,7 +258,7 @@ class GlobalSensitivity:
         """
         import matplotlib.pyplot as plt
 
-        from ..predict.plots import _label
+        from ..predict.plots import axis_label
 
         names = list(endpoints or self.endpoints)
         unknown = [e for e in names if e not in self.endpoints]
@@ -274,7 +275,7 @@ class GlobalSensitivity:
             rows = wide[wide["endpoint"] == name].head(shown)
             unit = self.endpoint_units[self.endpoints.index(name)]
             if self.method == "morris":
-                _morris_panel(ax, wide[wide["endpoint"] == name], rows, _label(name, unit))
+                _morris_panel(ax, wide[wide["endpoint"] == name], rows, axis_label(name, unit))
             else:
                 _sobol_panel(ax, rows, name, legend=k == 0)
         if self.method == "morris":
@@ -357,7 +358,7 @@ def _analyse(method: str, source, endpoints, parameters, settings: dict, *, agen
     seed = _count(seed, "seed", 0)
     if chunk_size is not None:
         chunk_size = _count(chunk_size, "chunk_size")
-    m, base, _, eps, units, times, _ = _setup(source, model, endpoints, 0, None)
+    m, base, _, eps, units, times, _ = setup_prediction(source, model, endpoints, 0, None)
     if params:
         base = base.with_values(params)
     names, pset, problem = _space(m, base, parameters, bounds)

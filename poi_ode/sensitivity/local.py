@@ -30,8 +30,8 @@ from ..dosing import as_regimen
 from ..errors import ParameterError, SimulationError
 from ..simulate import (
     DAYS_PER_YEAR,
-    _frozen_and_sinks,
-    _has_natural_history,
+    frozen_and_sinks,
+    has_natural_history,
     healthy_state,
     initial_state,
     integrate_across_doses,
@@ -225,7 +225,7 @@ def forward(
         raise ParameterError("times must be a non-empty, strictly increasing sequence of days >= 0")
     n, k = len(model.states), len(cols)
 
-    frozen, sinks = _frozen_and_sinks(model)
+    frozen, sinks = frozen_and_sinks(model)
     free = np.flatnonzero(~(frozen | sinks))
     held = np.flatnonzero(frozen)
 
@@ -285,10 +285,10 @@ def _initial_with_sensitivity(model, pset, initial, age, names, steady_sensitivi
     y0 = initial_state(model, initial, pset, age)
     if not isinstance(initial, str):
         return y0, np.zeros((n, k))
-    frozen, sinks = _frozen_and_sinks(model)
+    frozen, sinks = frozen_and_sinks(model)
     held = np.flatnonzero(frozen)
     reserve = reserve_state(pset)
-    if not _has_natural_history(model):
+    if not has_natural_history(model):
         return y0, steady_sensitivity(y0, np.zeros((held.size, k)))
     a0 = start_age(pset)
     age = reference_age(pset) if age is None else float(age)
@@ -512,8 +512,8 @@ def fisher_information(
     the error model, censoring and priors); if the sensitivities cannot be integrated, the
     central-difference Jacobian of :func:`poi_ode.fit` is used and ``method`` says so.
     """
-    from ..fitting import _jacobian
-    from ..fitting.result import FitResult, jacobian_information
+    from ..fitting.jacobian import finite_difference_jacobian, jacobian_information
+    from ..fitting.result import FitResult
 
     keys = [f.key for f in problem.free]
     if isinstance(at, FitResult):
@@ -527,7 +527,7 @@ def fisher_information(
             raise ParameterError(f"at has shape {theta.shape}; the problem has {len(keys)} free parameters {keys}")
     jac, method = problem.jacobian(theta), "analytic (forward sensitivities)"
     if jac is None:
-        jac, method = _jacobian(problem, theta), "central differences (sensitivities failed)"
+        jac, method = finite_difference_jacobian(problem, theta), "central differences (sensitivities failed)"
     if data_only:
         jac = jac[: int(problem.used.sum())]
     sv, flat, cov = jacobian_information(jac)

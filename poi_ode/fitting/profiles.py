@@ -1,0 +1,104 @@
+"""Likelihood profiles of the free parameters of a fit (:func:`profile`) and their 95% crossings."""
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..data import Dataset
+from ..errors import ParameterError
+from .minimise import _chi2
+from .problem import FitProblem
+from .result import CHI2_95_1DF, FitResult, _clean
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..model.core import Model
+
+
+def profile(
+    result: FitResult,
+    key: str,
+    *,
+    model: "Model | None" = None,
+    dataset: Dataset | None = None,
+    points: int = 8,
+    _problem: FitProblem | None = None,
+) -> dict[str, Any]:
+    """Profile likelihood of one free parameter; stores it in ``result.profiles`` and updates the
+    parameter's interval (``ci_method = "profile"``) and identifiability flag.
+
+    The profile steps outward from the estimate on each side (``points`` steps up to the
+    bound, in the internal scale), re-optimising the other free parameters at each step, until
+    the objective rises by the 95% threshold (3.84) or the bound is reached.
+    """
+    problem = _problem
+    if problem is None:
+        raise ParameterError("profile needs the problem: call fit(..., profiles=[...])")
+    keys = [f.key for f in problem.free]
+    if key not in keys:
+        raise ParameterError(f"{key!r} is not a free parameter of this fit ({keys})")
+    j = keys.index(key)
+    f = problem.free[j]
+    theta_hat = result.internal_estimate()
+    chi2_hat = result.chi2
+    others = [i for i in range(len(keys)) if i != j]
+    grid_values, grid_chi2 = [theta_hat[j]], [chi2_hat]
+    for direction, bound in ((-1, f.lower), (1, f.upper)):
+        theta = theta_hat.copy()
+        for step in np.linspace(0, 1, points + 1)[1:]:
+            x = theta_hat[j] + (bound - theta_hat[j]) * step
+            theta[j] = x
+            if others:
+                sub_problem_start = theta[others]
+
+                def objective(params, x=x):
+                    full = theta.copy()
+                    full[j] = x
+                    full[others] = [params[keys[i]].value for i in others]
+                    return problem.residuals(full)
+
+                import lmfit
+
+                params = lmfit.Parameters()
+                for i, s in zip(others, sub_problem_start):
+                    fi = problem.free[i]
+                    params.add(keys[i], value=float(np.clip(s, fi.lower, fi.upper)), min=fi.lower, max=fi.upper)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    out = lmfit.minimize(objective, params, method="least_squares", max_nfev=200)
+                theta[others] = [out.params[keys[i]].value for i in others]
+            c = _chi2(problem, theta)
+            grid_values.append(x)
+            grid_chi2.append(c)
+            if c - chi2_hat > CHI2_95_1DF * 1.5:
+                break
+    order = np.argsort(grid_values)
+    xs, cs = np.array(grid_values)[order], np.array(grid_chi2)[order]
+    delta = cs - chi2_hat
+    i0 = int(np.argmin(np.abs(xs - theta_hat[j])))
+    lo_cross = _crossing(xs[: i0 + 1][::-1], delta[: i0 + 1][::-1])
+    hi_cross = _crossing(xs[i0:], delta[i0:])
+    estimate = result[key]
+    if lo_cross is None and hi_cross is None:
+        flag = "not identifiable (flat profile)" if delta.max() < CHI2_95_1DF else "not identifiable (profile open on both sides)"
+    elif lo_cross is None or hi_cross is None:
+        flag = "practically non-identifiable (profile open on one side)"
+    else:
+        flag = "identifiable (profile likelihood)"
+    estimate.identifiability = flag
+    estimate.ci_low = f.to_value(lo_cross) if lo_cross is not None else f.to_value(f.lower)
+    estimate.ci_high = f.to_value(hi_cross) if hi_cross is not None else f.to_value(f.upper)
+    estimate.ci_method = "profile" + ("" if lo_cross is not None and hi_cross is not None else " (open: bound shown)")
+    out = dict(values=[f.to_value(x) for x in xs], chi2=cs.tolist(), threshold=CHI2_95_1DF, flag=flag)
+    result.profiles[key] = _clean(out)
+    return result.profiles[key]
+
+
+def _crossing(xs: np.ndarray, delta: np.ndarray) -> float | None:
+    """Where ``delta`` first rises through the 95% threshold along ``xs`` (linear interpolation)."""
+    for a in range(1, len(xs)):
+        if delta[a] >= CHI2_95_1DF > delta[a - 1]:
+            w = (CHI2_95_1DF - delta[a - 1]) / (delta[a] - delta[a - 1])
+            return float(xs[a - 1] + w * (xs[a] - xs[a - 1]))
+    return None
