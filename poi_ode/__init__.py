@@ -21,8 +21,7 @@ from .model import compose, load_model
 from .model.core import Model, Module
 from .parameters import ParameterSet, available_species, load_parameter_set
 from .predict import DoseResponse, compare_regimens, dose_response
-from .simulate import (Trajectory, healthy_state, initial_state, natural_history, simulate, simulate_batch,
-                       steady_state)
+from .simulate import Trajectory, healthy_state, initial_state, natural_history, simulate, simulate_batch, steady_state
 
 __all__ = [
     "__version__",
@@ -30,6 +29,7 @@ __all__ = [
     "Dose", "Regimen", "simulate", "simulate_batch", "initial_state", "steady_state", "healthy_state",
     "natural_history", "Trajectory",
     "read_dataset", "load_dataset", "list_datasets", "read_digitized", "fit", "FitResult",
-    "dose_response", "compare_regimens", "DoseResponse", "to_sbml", "to_petab", "from_petab", "PetabProblem", "sensitivity",
+    "dose_response", "compare_regimens", "DoseResponse", "to_sbml", "to_petab", "from_petab", "PetabProblem",
+    "sensitivity",
     "PoiOdeError", "ModelError", "ParameterError", "UnitError", "DosingError", "SimulationError", "CacheWarning",
 ]

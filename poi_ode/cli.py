@@ -60,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the main job: calibrate on bundled data, predict dose-response, write a report")
     run.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
     run.add_argument("--fits", type=Path, default=None,
-                     help="folder of calibration configs (default: the ones shipped with poi_ode, the repository's fits/)")
+                     help="folder of calibration configs (default: the ones shipped with poi_ode, the repository's "
+                          "fits/)")
     run.add_argument("--draws", type=int, default=40, help="parameter draws per band (default: 40)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--serial", action="store_true", help="no process pool")
@@ -71,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
 
     dr = sub.add_parser("dose-response", help="endpoints over a dose grid, with a labelled uncertainty band")
     dr.add_argument("--species", default="human", help="parameter set (ignored with --fit)")
-    dr.add_argument("--fit", type=Path, action="append", default=[], help="a fit.json whose fitted values to use (repeatable)")
+    dr.add_argument("--fit", type=Path, action="append", default=[],
+                    help="a fit.json whose fitted values to use (repeatable)")
     dr.add_argument("--agent", default="msc")
     dr.add_argument("--doses", required=True, help="comma list (1e5,1e6) or a log grid FIRST:LAST:N (1e5:1e7:20)")
     dr.add_argument("--unit", default=None, help="dose unit (default: the agent's)")
@@ -88,9 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     dr.add_argument("--quiet", action="store_true", help="no progress bar")
     dr.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
 
-    rs = sub.add_parser("responders", help="responder fractions of doses in the virtual POI population (CSV and figure)")
+    rs = sub.add_parser("responders",
+                        help="responder fractions of doses in the virtual POI population (CSV and figure)")
     rs.add_argument("--species", default="human", help="parameter set (ignored with --fit; default: human)")
-    rs.add_argument("--fit", type=Path, action="append", default=[], help="a fit.json whose fitted values to use (repeatable)")
+    rs.add_argument("--fit", type=Path, action="append", default=[],
+                    help="a fit.json whose fitted values to use (repeatable)")
     rs.add_argument("--agent", default="msc", help="treatment agent (default: msc)")
     rs.add_argument("--doses", required=True, help="comma list (5e6,1e7) or a log grid FIRST:LAST:N (1e6:1e8:5)")
     rs.add_argument("--unit", default=None, help="dose unit (default: the agent's)")
@@ -101,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("--window", default="0-365", help="days FIRST-LAST in which an endpoint is read (default: 0-365)")
     rs.add_argument("--n", type=int, default=200, help="virtual women (default: 200)")
     rs.add_argument("--draws", type=int, default=0, help="parameter draws from the --fit covariance for the band")
-    rs.add_argument("--population", type=Path, default=None, help="a population TOML (default: the bundled, calibrated one)")
+    rs.add_argument("--population", type=Path, default=None,
+                    help="a population TOML (default: the bundled, calibrated one)")
     rs.add_argument("--seed", type=int, default=0)
     rs.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
 
@@ -163,12 +168,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="data rows to leave out, as numbered in the file (header = row 1), e.g. 5,9-11")
     fit.add_argument("--error-model", choices=["lognormal", "proportional", "additive"], default="lognormal")
     fit.add_argument("--sigma", type=_positive, default=0.3, help="assumed residual scale where data give no SD/SEM")
-    fit.add_argument("--method", choices=["least_squares", "leastsq", "differential_evolution"], default="least_squares")
+    fit.add_argument("--method", choices=["least_squares", "leastsq", "differential_evolution"],
+                     default="least_squares")
     fit.add_argument("--multistart", type=int, default=0, help="extra Latin-hypercube starts")
     fit.add_argument("--profile", action="store_true", help="profile likelihood of every free parameter")
     fit.add_argument("--mcmc-steps", type=int, default=0, help="emcee steps (0: none)")
     fit.add_argument("--seed", type=int, default=0)
-    fit.add_argument("--out", type=Path, default=None, help="output folder (default: results/, or fits/NAME/ for a config)")
+    fit.add_argument("--out", type=Path, default=None,
+                     help="output folder (default: results/, or fits/NAME/ for a config)")
 
     gal = sub.add_parser("gallery", help="write the fit gallery page from fits/*/fit.json")
     gal.add_argument("--fits", type=Path, default=Path("fits"), help="folder of fit outputs (default: fits)")
@@ -453,8 +460,10 @@ def _responders(args) -> list[Path]:
                             schedule=_schedule(args.schedule), endpoints=_split(args.endpoints) or [], window=window,
                             population=population, n=args.n, draws=args.draws, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    csv_path, full_path, fig_path = args.out / "responders.csv", args.out / "responders_full.csv", args.out / "responders.png"
-    table[["dose", "endpoint", "window", "fraction", "lower", "upper", "untreated_fraction"]].to_csv(csv_path, index=False)
+    csv_path, full_path, fig_path = (args.out / "responders.csv", args.out / "responders_full.csv",
+                                     args.out / "responders.png")
+    table[["dose", "endpoint", "window", "fraction", "lower", "upper", "untreated_fraction"]].to_csv(
+        csv_path, index=False)
     table.to_csv(full_path, index=False)
     fig = plot_responders(table)
     fig.savefig(fig_path, dpi=110)
@@ -569,7 +578,8 @@ def _gsa_summary(result, args, command: str, files: list[str]) -> str:
         "",
     ]
     wide = result.to_frame(wide=True)
-    cols = ["mu_star", "mu_star_conf", "mu", "sigma"] if result.method == "morris" else ["ST", "ST_conf", "S1", "S1_conf"]
+    cols = (["mu_star", "mu_star_conf", "mu", "sigma"] if result.method == "morris"
+            else ["ST", "ST_conf", "S1", "S1_conf"])
     for name, unit in zip(result.endpoints, result.endpoint_units):
         rows = wide[wide["endpoint"] == name].head(args.top)
         what = f"mu* ({unit} per full range)" if result.method == "morris" else "total index ST"
@@ -587,7 +597,8 @@ def _datasets(name: str | None) -> list[Path]:
     if name is None:
         for n in list_datasets():
             d = load_dataset(n)
-            print(f"{n}: {len(d)} rows; studies {', '.join(d.studies)}; analytes {', '.join(sorted(set(d.frame['analyte'])))}")
+            print(f"{n}: {len(d)} rows; studies {', '.join(d.studies)}; analytes "
+                  f"{', '.join(sorted(set(d.frame['analyte'])))}")
         return []
     d = load_dataset(name)
     cols = ["study_id", "arm", "time_days", "analyte", "statistic", "value", "unit", "n", "spread_type", "spread",

@@ -205,7 +205,8 @@ def _source(model: "Model") -> str:
     out = ["import math", "from math import *", "import numpy as np", ""]
 
     lines, printed = cse_block(s.constants, scalar)
-    out += ["def prepare(p):", _unpack([f"p{i}" for i in range(s.n_params)], "np.asarray(p, dtype=float).tolist()"), *lines]
+    out += ["def prepare(p):", _unpack([f"p{i}" for i in range(s.n_params)], "np.asarray(p, dtype=float).tolist()"),
+            *lines]
     out += [f"    return tuple([{', '.join([f'p{i}' for i in range(s.n_params)] + printed)}])", ""]
 
     unpack_y = _unpack([f"y{i}" for i in range(n)], "y.tolist()")  # Python floats: faster arithmetic
@@ -218,7 +219,8 @@ def _source(model: "Model") -> str:
     out += ["def jac(t, y, q):", unpack_y, *bind_used(q_names, body), *body, "    return J", ""]
 
     lines, printed = cse_block(s.dfdp_entries, scalar)
-    body = [*lines, f"    F = np.zeros(({n}, {s.n_params}))", *(f"    F[{i}, {j}] = {e}" for (i, j), e in zip(nzp, printed))]
+    body = [*lines, f"    F = np.zeros(({n}, {s.n_params}))",
+            *(f"    F[{i}, {j}] = {e}" for (i, j), e in zip(nzp, printed))]
     out += ["def dfdp(t, y, q):", unpack_y, *bind_used(q_names, body), *body, "    return F", ""]
 
     for name, exprs in (("flows", s.flows), ("outputs", s.outputs)):

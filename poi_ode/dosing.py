@@ -106,7 +106,8 @@ class Regimen:
         if not (math.isfinite(float(every)) and every > 0):
             raise DosingError(f"repeat interval must be a positive number of days, got {every!r}")
         return cls(
-            Dose(dose.time + k * float(every), dose.agent, dose.amount, dose.unit, dose.route) for k in range(int(count))
+            Dose(dose.time + k * float(every), dose.agent, dose.amount, dose.unit, dose.route)
+            for k in range(int(count))
         )
 
     def __add__(self, other: "Dose | Regimen") -> "Regimen":

@@ -156,7 +156,8 @@ def run_main_job(out: Path, fits: Path | None = None, draws: int = 40, seed: int
     po_dose = _doses
     regimens = {
         "MSC 1e7 io, single": po_dose([(d, "msc", 1e7, "cells", "intraovarian")]),
-        "MSC 2 x 5e6 io, 30 d apart": po_dose([(d, "msc", 5e6, "cells", "intraovarian"), (d + 30, "msc", 5e6, "cells", "intraovarian")]),
+        "MSC 2 x 5e6 io, 30 d apart": po_dose([(d, "msc", 5e6, "cells", "intraovarian"),
+                                               (d + 30, "msc", 5e6, "cells", "intraovarian")]),
         "MSC 1e7 io, monthly x 3": po_dose([(d + 30 * k, "msc", 1e7, "cells", "intraovarian") for k in range(3)]),
         "MSC 1e7 iv, single": po_dose([(d, "msc", 1e7, "cells", "intravenous")]),
         "MSC 1e7 depot, single": po_dose([(d, "msc", 1e7, "cells", "depot")]),
@@ -193,7 +194,8 @@ def run_main_job(out: Path, fits: Path | None = None, draws: int = 40, seed: int
     reserve_rows = []
     for b in (0.0, base["b_act_P"].value, base["b_act_P"].upper):
         params = base.with_values(b_act_P=b)
-        for label, reg in (("untreated", background), ("MSC 1e7 io monthly x 3", background + regimens["MSC 1e7 io, monthly x 3"])):
+        for label, reg in (("untreated", background),
+                           ("MSC 1e7 io monthly x 3", background + regimens["MSC 1e7 io, monthly x 3"])):
             tr = simulate(model, reg, times=years, params=params, age=SCENARIO["age"], initial=SCENARIO["initial"])
             style = "-" if label != "untreated" else ":"
             ax.plot(years / 365.25, tr["F_prim"], style, label=f"{label}, b_act_P = {b:g}")
@@ -266,9 +268,9 @@ def _report(fits, responses, emax_table, minimum, comparison, reserve, responder
         "cytokine and damage couplings remain the labelled assumptions of `poi_ode/parameters/human.toml`.",
         "- The dose-response curves below are therefore the model's **hypotheses**, not calibrated "
         "predictions. Three bands say how far they could move: parameter uncertainty of the calibrations (narrow, "
-        "for the therapy: only the natural history, the AMH half-life and the POI reserve were calibrated), between-subject "
-        "variability of an assumed virtual population, and sensitivity to every value labelled assumption (wide: "
-        "this is the honest band).",
+        "for the therapy: only the natural history, the AMH half-life and the POI reserve were calibrated), "
+        "between-subject variability of an assumed virtual population, and sensitivity to every value labelled "
+        "assumption (wide: this is the honest band).",
         "- The pooled animal evidence shows no clean dose trend and no clear route advantage (sourcebook, "
         "PMC10361781); the model's saturating dose-response and its intraovarian advantage must be confronted "
         "with such data before use.",
@@ -278,20 +280,23 @@ def _report(fits, responses, emax_table, minimum, comparison, reserve, responder
     ]
     for r in fits:
         lines += [f"### {r.config['name']}", "", r.config.get("description", ""), "",
-                  f"Status **{r.status}**; {r.n_observations} observations; chi2 {r.chi2:.3g}; {r.wall_time_s:.1f} s.", "",
+                  f"Status **{r.status}**; {r.n_observations} observations; chi2 {r.chi2:.3g}; {r.wall_time_s:.1f} s.",
+                  "",
                   *r.parameter_rows(), ""]
         lines += [f"- {w}" for w in r.warnings] + ["", f"![fit](fits/{r.config['name']}/fit.png)", ""]
     lines += [
         "## Dose-response (woman of 30 with idiopathic POI, intraovarian treatment at day 0)",
         "",
         "The POI baseline keeps a fraction of the age-matched primordial reserve, `poi_reserve_fraction`, calibrated "
-        "on the FSH and AMH of the clinical baselines with the castrate FSH at its literature value. Endpoints: AMH and FSH at day 90, AMH AUC "
+        "on the FSH and AMH of the clinical baselines with the castrate FSH at its literature value. Endpoints: AMH "
+        "and FSH at day 90, AMH AUC "
         "over the first year, days with FSH below the POI threshold of 25 IU/L, antral follicle count at day 90, "
         "whether estradiol rises above 50 pg/mL (cycle-resumption indicator), primordial reserve at 5 years.",
         "",
     ]
     for (agent, kind), dr in responses.items():
-        lines += [f"### {agent}, band: {dr.uncertainty_note}", "", f"![{agent} {kind}](dose_response_{agent}_{kind}.png)", "",
+        lines += [f"### {agent}, band: {dr.uncertainty_note}", "",
+                  f"![{agent} {kind}](dose_response_{agent}_{kind}.png)", "",
                   f"Effect against no treatment (the band paired within draws): ![{agent} {kind} effect]"
                   f"(dose_response_{agent}_{kind}_effect.png)", ""]
     lines += ["### Effect at 1e7 cells and 1e3 ug (against no treatment, paired within each draw)", ""]

@@ -518,7 +518,8 @@ def _output_times(t_end: float | None, times: Sequence[float] | None) -> np.ndar
         if grid.ndim != 1 or grid.size == 0:
             raise ParameterError("times must be a non-empty one-dimensional sequence of days")
         if not np.all(np.isfinite(grid)):
-            raise ParameterError(f"times contain a non-finite value at position {int(np.flatnonzero(~np.isfinite(grid))[0])}")
+            raise ParameterError(f"times contain a non-finite value at position "
+                                 f"{int(np.flatnonzero(~np.isfinite(grid))[0])}")
         if grid[0] < 0:
             raise ParameterError(f"times start at {grid[0]}; the simulation starts at day 0")
         steps = np.diff(grid)

@@ -40,7 +40,8 @@ def uncoupled(human):
 def test_intraovarian_msc_decay_matches_closed_form(human, uncoupled, amount, tight):
     """dM/dt = -k M (1 + M/K): M(t) = K M0 e^(-kt) / (K + M0 (1 - e^(-kt))); near-exponential for M0 << K."""
     # a chemotherapy dose at the same time must not change the kinetics once coupling is off
-    regimen = po.Regimen([po.Dose(0, "msc", amount, "cells", "intraovarian"), po.Dose(0, "cyclophosphamide", 40, "mg/kg")])
+    regimen = po.Regimen([po.Dose(0, "msc", amount, "cells", "intraovarian"),
+                          po.Dose(0, "cyclophosphamide", 40, "mg/kg")])
     tr = po.simulate(human, regimen, times=TIMES, params=uncoupled, **tight)
     k = LN2 / _days(human, "t_half_M_ov")
     cap = human.parameter_set["M_capacity"].value

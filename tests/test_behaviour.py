@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import insult_for
 
 import poi_ode as po
-from conftest import insult_for
 from poi_ode.simulate import frozen_and_sinks, start_age
 
 # When to treat after the insult and when to read the effect: about one follicle transit

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy as sp
-
 from conftest import random_parameters
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from conftest import insult_for
 
 import poi_ode as po
-from conftest import insult_for
 
 STAGE_TOTALS = ("F_prim", "F_pri", "F_sec", "F_sa", "F_la", "F_atretic", "F_ovulated")
 """The pools and sinks; chained stages are outputs (sums of their compartments)."""
@@ -45,7 +45,8 @@ def test_msc_mass_balance_after_intravenous_dose(human):
     """Cells alive plus cells lost by each exit equal the dose (integrated loss flows)."""
     model = human
     dose = 1e6
-    tr = po.simulate(model, [po.Dose(0, "msc", dose, "cells", "intravenous")], times=np.r_[0.0, np.geomspace(1e-6, 60, 6000)])
+    tr = po.simulate(model, [po.Dose(0, "msc", dose, "cells", "intravenous")],
+                     times=np.r_[0.0, np.geomspace(1e-6, 60, 6000)])
     p = model.compiled.prepare(tr.parameters.vector(model))
     rates = model.compiled.flows(tr.time, tr.states, p)
     msc_states = {"M_iv", "M_lung", "M_ov", "M_ip", "M_dep"}
@@ -68,7 +69,8 @@ def test_preantral_transit_follows_the_erlang_distribution_of_the_chain(human):
     k = n["pri"] + n["sec"]
     tau = pset["tau_pri"].in_unit("day")
     assert pset["tau_sec"].in_unit("day") == tau  # one rate along the whole chain
-    start = {"F_pri_1" if n["pri"] > 1 else "F_pri": 1000.0, "C_pro": 1.0, "C_anti": 1.0, "age": 30.0}  # reference atresia
+    start = {"F_pri_1" if n["pri"] > 1 else "F_pri": 1000.0, "C_pro": 1.0, "C_anti": 1.0,
+             "age": 30.0}  # reference atresia
     times = np.arange(0.0, 900.0, 0.5)
     tr = po.simulate(human, None, times=times, initial=start, rtol=1e-10, atol=1e-12)
     c = human.compiled

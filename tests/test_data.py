@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,9 +10,14 @@ import pytest
 
 import poi_ode as po
 from poi_ode.data import (
-    DatasetError, analyte_factor, list_datasets, load_dataset, provenance_columns, read_dataset, read_digitized,
+    DatasetError,
+    analyte_factor,
+    list_datasets,
+    load_dataset,
+    provenance_columns,
+    read_dataset,
+    read_digitized,
 )
-from pathlib import Path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 GOOD = """study_id,arm,species,time_days,analyte,statistic,value,unit,n,spread_type,spread,censored,regimen
@@ -43,7 +49,8 @@ def test_bundled_datasets_equal_the_curated_files():
     for name in list_datasets():
         if name in CONVERTED_DATASETS:
             continue
-        assert (SHARED / f"{name}.csv").read_bytes() == (Path(po.data.__file__).parent / "bundled" / f"{name}.csv").read_bytes()
+        bundled = Path(po.data.__file__).parent / "bundled" / f"{name}.csv"
+        assert (SHARED / f"{name}.csv").read_bytes() == bundled.read_bytes()
 
 
 def test_units_are_harmonised():

@@ -81,7 +81,8 @@ def test_cli_equations_matches_library(tmp_path):
 
 
 def test_console_script_entry_point_runs():
-    result = subprocess.run([sys.executable, "-m", "poi_ode.cli", "--help"], check=False, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "poi_ode.cli", "--help"], check=False, capture_output=True,
+                            text=True)
     assert result.returncode == 0 and "simulate" in result.stdout
 
 

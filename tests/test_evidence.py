@@ -12,7 +12,12 @@ import pytest
 import poi_ode as po
 from poi_ode.data import DatasetError, is_age_axis, iter_arms, list_datasets, load_dataset, read_dataset
 from poi_ode.data.evidence import (
-    CONVERTED_DATASETS, SEP, SKIPPED_FILE, ConversionError, convert_natural_history, main,
+    CONVERTED_DATASETS,
+    SEP,
+    SKIPPED_FILE,
+    ConversionError,
+    convert_natural_history,
+    main,
 )
 
 EVIDENCE = Path(__file__).resolve().parents[2] / "shared" / "evidence"

@@ -5,9 +5,9 @@ import importlib
 
 import numpy as np
 import pytest
+from conftest import random_parameters
 
 import poi_ode as po
-from conftest import random_parameters
 
 sim = importlib.import_module("poi_ode.simulate")  # the module (the package exports the function)
 

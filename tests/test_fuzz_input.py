@@ -215,7 +215,8 @@ def test_command_line(tmp_path_factory, capsys, command, tokens, source, priors,
     (folder / "config.toml").write_bytes(priors)
     (folder / "priors.toml").write_bytes(priors)
     if command == "fit":
-        argv = ["fit", str(folder / source), *tokens, *(["--priors", str(folder / "priors.toml")] if with_priors else []),
+        argv = ["fit", str(folder / source), *tokens,
+                *(["--priors", str(folder / "priors.toml")] if with_priors else []),
                 "--out", str(folder / "out")]
     elif command == "simulate":  # malformed doses are parsed first; the unknown species ends the run
         argv = ["simulate", *[t for pair in zip(["--dose"] * len(tokens), tokens) for t in pair],

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import insult_for, random_parameters
 
 import poi_ode as po
-from conftest import insult_for, random_parameters
 from poi_ode import native
 from poi_ode.errors import SimulationError
 from poi_ode.simulate import dose_jumps, initial_state
@@ -20,7 +20,8 @@ def scenario(model, name: str) -> list[po.Dose]:
     extra = {
         "healthy": [], "insult": [],
         "msc": [po.Dose(14, "msc", cells, "cells", "intraovarian"), po.Dose(60, "msc", cells, "cells", "intravenous")],
-        "exosome": [po.Dose(14, "exosome", cells / 1e4, "ug", "intraovarian"), po.Dose(21, "exosome", cells / 1e4, "ug", "depot")],
+        "exosome": [po.Dose(14, "exosome", cells / 1e4, "ug", "intraovarian"),
+                    po.Dose(21, "exosome", cells / 1e4, "ug", "depot")],
     }[name]
     return insult + extra
 
@@ -86,7 +87,8 @@ def test_batch_equals_single_runs_and_is_thread_independent(mouse):
     assert fails1 == [None] * 6 and fails2 == [None] * 6
     np.testing.assert_array_equal(one, two)
     for b in range(6):  # outputs printed in C against the generated Python (vectorised numpy) ones
-        np.testing.assert_allclose(outputs[b], mouse.compiled.outputs(TIMES, one[b], tuple(Q[b])), rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(outputs[b], mouse.compiled.outputs(TIMES, one[b], tuple(Q[b])), rtol=1e-12,
+                                   atol=1e-300)
     for b in range(6):
         single, _, _, _ = engine.simulate(Q[b], Y0[b], times_[b], jumps_[b], TIMES, 1e-7, 1e-10, 100_000)
         np.testing.assert_array_equal(single, one[b])

@@ -67,7 +67,8 @@ def test_fitted_values_are_the_committed_estimates_they_cite(species):
         if p.kind != "fitted":
             continue
         if re.search(r"\(poi_ode\.[\w.]+\)$", p.source):
-            continue  # a calibration by code (poi_ode.fitting.insult, poi_ode.population.calibrate): its own test reruns it
+            # a calibration by code (poi_ode.fitting.insult, poi_ode.population.calibrate): its own test reruns it
+            continue
         name = re.match(r"fitted: fits/(\S+) ", p.source).group(1)
         committed = FitResult.from_json(root / "fits" / name / "fit.json")
         assert p.value == pytest.approx(committed[p.name].value, rel=2e-3), (p.name, name)
@@ -83,7 +84,8 @@ def _write(tmp_path: Path, body: str) -> Path:
     "body, match",
     [
         ('[parameters.k]\nvalue = 1.0\nunit = "1/day"\nlower = 0\nupper = 2\nkind = "assumption"\n', "lacks field"),
-        ('[parameters.k]\nvalue = 1.0\nunit = "1/fortnight_x"\nlower = 0\nupper = 2\nkind = "assumption"\nsource = "x"\n',
+        ('[parameters.k]\nvalue = 1.0\nunit = "1/fortnight_x"\nlower = 0\nupper = 2\nkind = "assumption"\nsource = '
+         '"x"\n',
          "unknown unit"),
         ('[parameters.k]\nvalue = 5.0\nunit = "1/day"\nlower = 0\nupper = 2\nkind = "assumption"\nsource = "x"\n',
          "outside its bounds"),
@@ -91,7 +93,8 @@ def _write(tmp_path: Path, body: str) -> Path:
          "kind must be one of"),
         ('[parameters.k]\nvalue = "2*q"\nunit = "1/day"\nlower = 0\nupper = 2\nkind = "assumption"\nsource = "x"\n',
          "only numbers allowed"),
-        ('[parameters.k]\nvalue = 1.0\nunit = "1/day"\nlower = 0\nupper = 2\nkind = "assumption"\nsource = "x"\ncolour = 1\n',
+        ('[parameters.k]\nvalue = 1.0\nunit = "1/day"\nlower = 0\nupper = 2\nkind = "assumption"\nsource = "x"\ncolour '
+         '= 1\n',
          "unknown field"),
         ("[parameters.k\n", "not valid TOML"),
     ],

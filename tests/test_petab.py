@@ -25,7 +25,8 @@ ARMS = {"ctx": REGIMEN, "msc": REGIMEN + "; 14:msc:1e6:cells:intraovarian"}
 # petab 0.8 calls pandas APIs that pandas 3 deprecates (inside petab, not in our code)
 PETAB_PANDAS_WARNINGS = [
     pytest.mark.filterwarnings("ignore:The 'float_precision' argument is deprecated:DeprecationWarning:petab"),
-    pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.set_index is deprecated:DeprecationWarning:petab"),
+    pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.set_index is "
+                               "deprecated:DeprecationWarning:petab"),
 ]
 
 
@@ -320,5 +321,6 @@ def test_a_malformed_folder_names_table_row_and_column(mouse, exported, tmp_path
 
 
 def test_sbml_species_must_match_the_model(mouse, exported):
-    with pytest.raises(DatasetError, match=r"(?s)model\.xml: 1 problem.*species do not match.*: not in the model \['X_dep'"):
+    with pytest.raises(DatasetError,
+                       match=r"(?s)model\.xml: 1 problem.*species do not match.*: not in the model \['X_dep'"):
         from_petab(exported, mouse.without("exosome"))

@@ -18,7 +18,8 @@ ENDPOINTS = ["AMH@42", "FSH@42", "AUC:AMH@14-60", "FSH<14@0-60", "resumed:E2>20@
 def test_dose_response_equals_direct_simulations(mouse):
     dr = dose_response(mouse, "msc", DOSES, "intraovarian", ENDPOINTS, schedule=[14], background=INDUCTION)
     for i, dose in enumerate(DOSES):
-        tr = po.simulate(mouse, INDUCTION + [po.Dose(14, "msc", dose, "cells", "intraovarian")], times=np.arange(0, 61.0))
+        tr = po.simulate(mouse, INDUCTION + [po.Dose(14, "msc", dose, "cells", "intraovarian")],
+                         times=np.arange(0, 61.0))
         assert dr.nominal[i, 0] == pytest.approx(tr.at(42, "AMH"), rel=1e-6)
         assert dr.nominal[i, 1] == pytest.approx(tr.at(42, "FSH"), rel=1e-6)
         assert dr.nominal[i, 2] == pytest.approx(np.trapezoid(tr["AMH"][14:61], tr.time[14:61]), rel=1e-6)

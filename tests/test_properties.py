@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import insult_for, random_parameters
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import poi_ode as po
-from conftest import insult_for, random_parameters
 
 FOLLICLES = ("F_prim", "F_pri", "F_sec", "F_sa", "F_la", "F_atretic", "F_ovulated")
 

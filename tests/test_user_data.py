@@ -211,7 +211,8 @@ def test_relative_values_use_the_reference_arm_not_the_absolute_level(mouse):
 )
 def test_relative_rows_are_validated(change, where, message):
     rows = [dict(study_id="S", arm=arm, species="mouse", time_days="14", analyte="AMH", statistic="mean",
-                 value=value, unit="%", reference_arm="CTX", regimen=CTX) for arm, value in (("MSC", "150"), ("CTX", "100"))]
+                 value=value, unit="%", reference_arm="CTX", regimen=CTX)
+            for arm, value in (("MSC", "150"), ("CTX", "100"))]
     rows[0].update(change)
     with pytest.raises(DatasetError) as info:
         read_dataset(pd.DataFrame(rows))

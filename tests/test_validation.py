@@ -103,7 +103,8 @@ def test_every_check_states_its_condition_and_source_and_published_numbers_come_
     values = [t[k] for t in targets for k in ("value", "low", "high")]
     for _, row in frame.iterrows():
         if math.isfinite(row["published"]) and "published:" not in row["condition"]:
-            assert any(math.isclose(row["published"], v, rel_tol=1e-12) for v in values if math.isfinite(v)), row["check"]
+            assert any(math.isclose(row["published"], v, rel_tol=1e-12) for v in values
+                       if math.isfinite(v)), row["check"]
         if not any(origin in row["source"] for origin in ("issue 10", "issue 11", "SCIENCE_REVIEW")):
             assert any(f"{sheet} line" in row["source"] for sheet in ("natural_history.csv", "clinical_baselines.csv",
                                                                        "SCIENCE_REVIEW.md")), row["check"]

@@ -35,27 +35,11 @@ The code is in modules named for what they do: :mod:`~poi_ode.data.schema` (colu
 shipped datasets), :mod:`~poi_ode.data.digitized` (:func:`read_digitized`); this file only re-exports them.
 """
 from . import plausibility
-from .schema import (
-    ARM,
-    CENSORING,
-    DatasetError,
-    OBSERVATION,
-    PROVENANCE,
-    Problem,
-    RELATIVE,
-    REQUIRED,
-    SPECIES,
-    SPREAD_TYPES,
-    STATISTICS,
-    parse_interval,
-    parse_regimen,
-    to_float,
-)
 from .analytes import (
     ANALYTES,
     ARBITRARY_UNITS,
-    Analyte,
     RELATIVE_UNITS,
+    Analyte,
     analyte_factor,
     analyte_name,
     harmonise_unit,
@@ -63,10 +47,26 @@ from .analytes import (
     relative_factor,
     standard_unit,
 )
-from .checks import is_age_axis, validate
-from .reading import Dataset, MAX_FILE_BYTES, iter_arms, provenance_columns, read_dataset
 from .catalogue import BUNDLED, list_datasets, load_dataset
+from .checks import is_age_axis, validate
 from .digitized import read_digitized
+from .reading import MAX_FILE_BYTES, Dataset, iter_arms, provenance_columns, read_dataset
+from .schema import (
+    ARM,
+    CENSORING,
+    OBSERVATION,
+    PROVENANCE,
+    RELATIVE,
+    REQUIRED,
+    SPECIES,
+    SPREAD_TYPES,
+    STATISTICS,
+    DatasetError,
+    Problem,
+    parse_interval,
+    parse_regimen,
+    to_float,
+)
 
 __all__ = [
     "DatasetError",

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from ..errors import UnitError
 from ..units import conversion_factor, dimensionality
 
-
 RELATIVE_UNITS: dict[str, float] = {
     "%": 0.01, "percent": 0.01, "% of control": 0.01, "% control": 0.01,
     "fold": 1.0, "fold change": 1.0, "fold-change": 1.0, "ratio": 1.0,

@@ -6,7 +6,6 @@ from pathlib import Path
 from .reading import Dataset, read_dataset
 from .schema import DatasetError, Problem
 
-
 BUNDLED = Path(__file__).parent / "bundled"
 
 
@@ -23,5 +22,6 @@ def load_dataset(name: str) -> Dataset:
     """A bundled dataset by name (see :func:`list_datasets`), with every provenance column."""
     path = BUNDLED / f"{name}.csv"
     if not path.exists() or name not in list_datasets():
-        raise DatasetError([Problem(None, None, f"no bundled dataset {name!r}; bundled: {', '.join(list_datasets())}")], name)
+        raise DatasetError([Problem(None, None, f"no bundled dataset {name!r}; bundled: {', '.join(list_datasets())}")],
+                           name)
     return read_dataset(path, name)

@@ -12,11 +12,11 @@ from . import plausibility
 from .analytes import ANALYTES, analyte_name, harmonise_unit, relative_factor
 from .schema import (
     CENSORING,
-    Problem,
     REQUIRED,
     SPECIES,
     SPREAD_TYPES,
     STATISTICS,
+    Problem,
     _cell_text,
     parse_interval,
     parse_regimen,
@@ -52,7 +52,9 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
             if row[c] == "":
                 if c == "time_days":
                     if not age_axis[i]:
-                        problems.append(Problem(r, c, "empty: give time_days, or age_years for an observation on the age axis"))
+                        problems.append(Problem(r, c,
+                                                "empty: give time_days, or age_years for an observation on the age "
+                                                "axis"))
                 else:
                     problems.append(Problem(r, c, "empty"))
         species = row["species"]
@@ -127,7 +129,9 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
         age_value = to_float(age)
         if age_axis[i]:
             if age_value is None or not math.isfinite(age_value) or age_value < 0:
-                problems.append(Problem(r, "age_years", f"{age!r} is not a number >= 0 (the age, in years, of an observation on the age axis)"))
+                problems.append(Problem(r, "age_years",
+                                        f"{age!r} is not a number >= 0 (the age, in years, of an observation on the "
+                                        f"age axis)"))
         elif age and not (age_value is not None and math.isfinite(age_value) and age_value > 0):
             problems.append(Problem(r, "age_years", f"{age!r} is not a positive number"))
         years = plausibility.LIFESPAN_YEARS.get(species)
@@ -141,15 +145,18 @@ def validate(frame: "pd.DataFrame") -> list[Problem]:
         for (study, arm), group in text.groupby(["study_id", "arm"]):
             values = set(group["regimen"])
             if len(values) > 1:
-                problems.append(Problem(int(group.index[0]) + 2, "regimen", f"arm {study}/{arm} has different regimens on different rows"))
+                problems.append(Problem(int(group.index[0]) + 2, "regimen",
+                                        f"arm {study}/{arm} has different regimens on different rows"))
             start = first_dose.get((study, arm))
             if start is not None and start > 0:
                 for i, row in group.iterrows():
                     t = to_float(row["time_days"])
                     if t is not None and math.isfinite(t) and t < start:
-                        problems.append(Problem(int(i) + 2, "time_days", f"time {t:g} is before the arm's first dose (day {start:g})"))
+                        problems.append(Problem(int(i) + 2, "time_days",
+                                                f"time {t:g} is before the arm's first dose (day {start:g})"))
     # on the age axis the age tells observations apart (on the day axis it is the same on every row of an arm)
-    key = [c for c in ("study_id", "arm", "subject", "time_days", "age_years", "analyte", "statistic") if c in text.columns]
+    key = [c for c in ("study_id", "arm", "subject", "time_days", "age_years", "analyte", "statistic")
+           if c in text.columns]
     dup = text.duplicated(subset=key, keep="first")
     for i in np.flatnonzero(dup.to_numpy()):
         problems.append(Problem(int(text.index[i]) + 2, None, f"duplicate of an earlier row (same {', '.join(key)})"))
@@ -257,14 +264,16 @@ def _axis_problems(text: "pd.DataFrame", age_axis: "pd.Series") -> list[Problem]
                     if text.at[i, "regimen"] != "":
                         problems.append(Problem(
                             i + 2, "regimen",
-                            f"arm {study}/{arm} is on the age axis (untreated natural history): its regimen must be empty",
+                            f"arm {study}/{arm} is on the age axis (untreated natural history): its regimen must be "
+                            f"empty",
                         ))
         elif "age_years" in text.columns:
             ages = list(dict.fromkeys(text.loc[rows, "age_years"]))
             if len(ages) > 1:
                 problems.append(Problem(
                     rows[0] + 2, "age_years",
-                    f"arm {study}/{arm} has different ages at day 0 on different rows ({', '.join(repr(a) for a in ages)}); "
+                    f"arm {study}/{arm} has different ages at day 0 on different rows "
+                    f"({', '.join(repr(a) for a in ages)}); "
                     "for observations by age leave time_days blank (the age axis)",
                 ))
     return problems

@@ -181,7 +181,8 @@ def _base(ev: dict[str, str], evidence_file: str) -> dict[str, str]:
         out[c] = ev.get(c, "")
     out["evidence_file"] = evidence_file
     out["evidence_row"] = ev["_row"]
-    for c in ("time_days", "age_years", "analyte", "value", "unit", "n", "spread_type", "spread", "censored", "regimen"):
+    for c in ("time_days", "age_years", "analyte", "value", "unit", "n", "spread_type", "spread", "censored",
+              "regimen"):
         out[f"evidence_{c}"] = ev.get(c, "")
     return out
 
@@ -216,18 +217,22 @@ def _follicles(rows: Sequence[dict[str, str]], dat: Sequence[dict[str, str]]) ->
     for ev, d in zip(source, dat):
         m = re.search(r"source code (\d+)", ev["arm"])
         code = m.group(1) if m else ""
-        if (_number(ev["age_years"]), _number(ev["value"]), code) != (_number(d["Age"]), _number(d["Count"]), d["Source"]):
+        if (_number(ev["age_years"]), _number(ev["value"]), code) != (_number(d["Age"]), _number(d["Count"]),
+                                                                      d["Source"]):
             mismatches.append(f"row {ev['_row']} ({ev['age_years']}, {ev['value']}, {code!r}) vs {FOLLICLE_DAT} line "
                               f"{d['_row']} ({d['Age']}, {d['Count']}, {d['Source']})")
             continue
         row = _base(ev, NATURAL_HISTORY)
         row.update(
-            study_id=f"{FOLLICLE_STUDY}_src{code}", subject=f"sm{int(d['_row']) - 1:03d}", age_years=ev["age_years"].strip(),
+            study_id=f"{FOLLICLE_STUDY}_src{code}", subject=f"sm{int(d['_row']) - 1:03d}",
+            age_years=ev["age_years"].strip(),
             analyte="primordial", unit="follicles", n=_whole(ev["n"]), spread_type="none", censored="",
-            population="girls and women whose ovaries were sectioned at autopsy or surgery (R package sm, data set follicle)",
+            population="girls and women whose ovaries were sectioned at autopsy or surgery (R package sm, data set "
+                       "follicle)",
             condition="natural history (no treatment recorded)", source_code=code, dat_row=d["_row"],
         )
-        row["confidence"] += SEP + "unit (per woman or per ovary) unresolved: scale uncertain by a factor of 2, see notes"
+        row["confidence"] += SEP + ("unit (per woman or per ovary) unresolved: scale uncertain by a factor of 2, "
+                                   "see notes")
         _note(row, [
             _age_axis_remark(ev["time_days"]),
             f"age, count and source code identical to {FOLLICLE_DAT} line {d['_row']}",
@@ -274,8 +279,8 @@ def _amh(rows: Sequence[dict[str, str]]) -> tuple[list[dict[str, str]], list[dic
                 continue
             row.update(value=m.group(1), censored="below", spread_type="none", spread="")
             remarks.append(
-                f"median printed as {ev['value']}: censored below the assay limit {m.group(1)} {m.group(2)} copied from "
-                f"the notes; the printed IQR {ev['spread']} (also below the limit) is not used as a spread"
+                f"median printed as {ev['value']}: censored below the assay limit {m.group(1)} {m.group(2)} copied "
+                f"from the notes; the printed IQR {ev['spread']} (also below the limit) is not used as a spread"
             )
             ledger.append(_skip(ev, NATURAL_HISTORY, AMH, "kept, censored",
                                 f"median printed as {ev['value']} {ev['unit']}: value set to the assay limit "
@@ -352,8 +357,8 @@ def _hormones(rows: Sequence[dict[str, str]]) -> tuple[list[dict[str, str]], lis
             remarks.append(f"printed {ev['spread_type']} {ev['spread']} is a population 95% range per the notes, not "
                            "a confidence interval of the mean: not used as a spread")
             ledger.append(_skip(ev, NATURAL_HISTORY, HORMONES, "kept, spread dropped",
-                                f"spread {ev['spread_type']} {ev['spread']} is a population 95% range (notes), not a CI "
-                                "of the mean"))
+                                f"spread {ev['spread_type']} {ev['spread']} is a population 95% range (notes), not a "
+                                "CI of the mean"))
         if "geometric mean" in notes:
             remarks.append("statistic as printed 'mean' is a geometric mean (notes): fitted as a mean")
         if age[3]:
@@ -451,7 +456,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) > 2 or any(a in ("-h", "--help") for a in args):
         print(__doc__.strip().splitlines()[0])
-        print("usage: python -m poi_ode.data.evidence [EVIDENCE_DIR (../shared/evidence)] [OUT_DIR (poi_ode/data/bundled)]")
+        print("usage: python -m poi_ode.data.evidence [EVIDENCE_DIR (../shared/evidence)] [OUT_DIR "
+              "(poi_ode/data/bundled)]")
         return 0 if args and args[0] in ("-h", "--help") else 2
     evidence_dir = Path(args[0]) if args else Path("..") / "shared" / "evidence"
     out_dir = Path(args[1]) if len(args) > 1 else Path(__file__).parent / "bundled"

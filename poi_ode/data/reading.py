@@ -134,7 +134,8 @@ def _read_rows(path: Path, header_rows: int = 1) -> tuple[list[list[str]], list[
 
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            fail(f"the file has {path.stat().st_size:,} bytes, more than a dataset can ({MAX_FILE_BYTES:,}; MAX_FILE_BYTES)")
+            fail(f"the file has {path.stat().st_size:,} bytes, more than a dataset can ({MAX_FILE_BYTES:,}; "
+                 f"MAX_FILE_BYTES)")
         raw = path.read_bytes()
     except FileNotFoundError:
         fail("file not found")
@@ -223,7 +224,8 @@ def read_dataset(source: "str | Path | pd.DataFrame", name: str | None = None) -
 
 def provenance_columns(dataset: Dataset) -> list[str]:
     """The provenance and other descriptive columns the dataset carries."""
-    known = set(REQUIRED) | set(OBSERVATION) | set(RELATIVE) | set(ARM) | {"row", "axis", "unit_std", "value_std", "spread_std", "se_std"}
+    known = set(REQUIRED) | set(OBSERVATION) | set(RELATIVE) | set(ARM) | {"row", "axis", "unit_std", "value_std",
+                                                                           "spread_std", "se_std"}
     return [c for c in dataset.frame.columns if c not in known]
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from ..errors import PoiOdeError
 
-
 REQUIRED = ("study_id", "arm", "species", "time_days", "analyte", "statistic", "value", "unit")
 
 
@@ -115,5 +114,6 @@ def parse_regimen(text: str):
             day, amount = float(fields[0]), float(fields[2])
         except ValueError:
             raise DosingError(f"dose {part!r}: day and amount must be numbers") from None
-        doses.append(Dose(day, fields[1].strip(), amount, fields[3].strip(), fields[4].strip() if len(fields) == 5 else None))
+        doses.append(Dose(day, fields[1].strip(), amount, fields[3].strip(),
+                          fields[4].strip() if len(fields) == 5 else None))
     return Regimen(doses)

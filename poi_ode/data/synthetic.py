@@ -72,7 +72,10 @@ def synthetic_dataset(
     for arm, regimen in arms.items():
         tr = courses[arm]
         for analyte in analytes:
-            unit = standard_unit(analyte, species, model.units()[observable(model, analyte, "ng/mL" if analyte == "AMH" else model.units().get(analyte, "follicles")).variable])
+            unit = standard_unit(analyte, species,
+                                 model.units()[observable(model, analyte,
+                                                          "ng/mL" if analyte == "AMH"
+                                                          else model.units().get(analyte, "follicles")).variable])
             ob = observable(model, analyte, unit)
             means = tr[ob.variable] * ob.factor
             factor = 1.0

@@ -493,7 +493,8 @@ def _check_sbml(sbml: _Sbml, model: Model, name: str) -> None:
     problems = []
     missing, extra = set(model.state_names) - set(sbml.species), set(sbml.species) - set(model.state_names)
     if missing or extra:
-        parts = [f"{what} {sorted(names)}" for what, names in (("missing", missing), ("not in the model", extra)) if names]
+        parts = [f"{what} {sorted(names)}" for what, names in (("missing", missing), ("not in the model", extra))
+                 if names]
         problems.append(Problem(None, None, f"species do not match the states of model {model.name!r}: "
                                             + ", ".join(parts)))
     dosed = {d.state for d in model.dose_targets}

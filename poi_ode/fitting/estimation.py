@@ -192,7 +192,8 @@ def exclude_rows(dataset: Dataset, rows: Sequence[int]) -> tuple[Dataset, list[s
         wanted.append(number)
     drop = np.isin(numbers, wanted)
     if drop.all():
-        raise ParameterError(f"exclude: rows {sorted(set(wanted))} are every row of {dataset.name}; nothing is left to fit")
+        raise ParameterError(f"exclude: rows {sorted(set(wanted))} are every row of {dataset.name}; nothing is left to "
+                             f"fit")
     notes = []
     for i in np.flatnonzero(drop):
         day = frame["time_days"].iloc[i]
@@ -268,7 +269,8 @@ def _assemble(problem: FitProblem, best: dict, runs: list[dict], method: str, wa
             ci_low=ci_low, ci_high=ci_high, ci_method="Wald (Jacobian)" if ci_low is not None else "none",
             identifiability=ident, prior=list(f.prior) if f.prior is not None else None,
         ))
-        if abs(theta[j] - f.lower) < 1e-6 * max(1, abs(f.lower)) or abs(theta[j] - f.upper) < 1e-6 * max(1, abs(f.upper)):
+        if (abs(theta[j] - f.lower) < 1e-6 * max(1, abs(f.lower))
+                or abs(theta[j] - f.upper) < 1e-6 * max(1, abs(f.upper))):
             warn.append(f"{f.key} ends at a bound ({value:.4g} {f.unit})")
     if dof <= 0:
         warn.append(f"{n_obs} observations and {k} free parameters: no residual degrees of freedom; "
@@ -341,7 +343,8 @@ def _observation_table(problem: FitProblem, pred: np.ndarray, res: np.ndarray):
     for (study, analyte), idx in _groups(rows):
         r = np.array([rows[i]["residual"] for i in idx if rows[i]["used"]])
         if r.size:
-            gof.append(dict(study=study, analyte=analyte, n=int(r.size), chi2=float(r @ r), rms=float(np.sqrt(np.mean(r**2)))))
+            gof.append(dict(study=study, analyte=analyte, n=int(r.size), chi2=float(r @ r),
+                            rms=float(np.sqrt(np.mean(r**2)))))
     return rows, gof
 
 

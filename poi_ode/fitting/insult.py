@@ -181,7 +181,8 @@ def calibrate_insult(targets: Mapping[str, dict] | None = None) -> list[Potency]
               for name, age in KOYAMA_AGES.items()}
     shown = "; ".join(f"{KOYAMA_AGES[n]:g} y: model {onsets[n]:.1f} g, published {observed[n]:g} g"
                       for n in KOYAMA_AGES)
-    koyama = (f"calibrated in women at chemo_sensitivity 1, so the mouse takes the same value per mg/kg: least squares on log cumulative dose at the onset of amenorrhoea (ovulations below one per three "
+    koyama = (f"calibrated in women at chemo_sensitivity 1, so the mouse takes the same value per mg/kg: least squares "
+              f"on log cumulative dose at the onset of amenorrhoea (ovulations below one per three "
               f"cycles) under cyclophosphamide 100 mg/day orally, women of 35 and 45 y for Koyama 1977's 30s and "
               f"40s ({shown})")
     out.append(Potency("a_atr_D", a_atr, "1", koyama))

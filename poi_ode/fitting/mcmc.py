@@ -13,7 +13,8 @@ from .problem import FitProblem
 from .result import FitResult, _clean
 
 
-def _sample(result: FitResult, problem: FitProblem, steps: int, walkers: int | None, burn: int | None, seed: int) -> None:
+def _sample(result: FitResult, problem: FitProblem, steps: int, walkers: int | None, burn: int | None,
+            seed: int) -> None:
     """Posterior samples with emcee (through lmfit), started at the estimate."""
     try:
         import emcee  # noqa: F401

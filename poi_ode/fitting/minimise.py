@@ -9,7 +9,6 @@ import numpy as np
 from .jacobian import finite_difference_jacobian
 from .problem import FitProblem
 
-
 METHODS = ("least_squares", "leastsq", "differential_evolution")
 
 

@@ -35,7 +35,8 @@ def _curves(result: "FitResult", model: "Model", values: dict[str, float], arm: 
     pset = base.with_values(own)
     initial = arm["initial"]
     if initial in ("first_observation", "given"):
-        obs = [o for o in result.observations if (o["study"], o["arm"], o["subject"]) == (arm["study"], arm["arm"], arm["subject"])
+        obs = [o for o in result.observations
+               if (o["study"], o["arm"], o["subject"]) == (arm["study"], arm["arm"], arm["subject"])
                and o["time_days"] == 0]
         initial = {}
         from ..observe import observable
@@ -55,7 +56,8 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
     from ..observe import observable
 
     model = _model_for(result, model)
-    panels = list(dict.fromkeys((o["study"], o["arm"], o["subject"], o["analyte"], o["unit"]) for o in result.observations))
+    panels = list(dict.fromkeys((o["study"], o["arm"], o["subject"], o["analyte"], o["unit"])
+                                for o in result.observations))
     ncols = min(3, len(panels))
     nrows = math.ceil(len(panels) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False)
@@ -70,14 +72,16 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
         for z in gaussian_draws(rng, theta, cov, bands):
             vals = {}
             for p, x in zip(result.parameters, z):
-                lo, hi = (p.lower_bound, p.upper_bound) if p.scale != "log" else (math.log10(p.lower_bound), math.log10(p.upper_bound))
+                lo, hi = (p.lower_bound, p.upper_bound) if p.scale != "log" else (math.log10(p.lower_bound),
+                                                                                  math.log10(p.upper_bound))
                 x = min(max(x, lo), hi)
                 vals[p.key] = 10**x if p.scale == "log" else x
             draws.append(vals)
     for k, (study, arm, subject, analyte, unit) in enumerate(panels):
         ax = axes[k // ncols][k % ncols]
         unit_key = (study, arm, subject)
-        obs = [o for o in result.observations if (o["study"], o["arm"], o["subject"], o["analyte"]) == (*unit_key, analyte)]
+        obs = [o for o in result.observations
+               if (o["study"], o["arm"], o["subject"], o["analyte"]) == (*unit_key, analyte)]
         t_max = max(o["time_days"] for o in obs)
         grid = np.linspace(0, max(t_max * 1.15, 1.0), 200)
         by_age = obs[0].get("age_years") is not None  # the age axis: days since the start age
@@ -113,7 +117,8 @@ def plot_fit(result: "FitResult", model: "Model | None" = None, bands: int = 0, 
                 err = Z * se
             marker = "v" if o["censored"] == "below" else ("^" if o["censored"] == "above" else "o")
             face = "white" if not o["used"] else "C3"
-            ax.errorbar(x_of(o["time_days"]), o["observed"], yerr=err, fmt=marker, color="C3", mfc=face, capsize=3, ms=6)
+            ax.errorbar(x_of(o["time_days"]), o["observed"], yerr=err, fmt=marker, color="C3", mfc=face, capsize=3,
+                        ms=6)
         title = f"{study} / {arm}" + (f" / {subject}" if subject else "")
         ax.set_title(textwrap.shorten(title, width=60, placeholder="..."), fontsize=9)
         ax.set_xlabel("Age [year]" if by_age else "Time since first treatment [day]")

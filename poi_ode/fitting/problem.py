@@ -363,7 +363,8 @@ class FitProblem:
                                              (1e-3, 1e3)))
             shown = ", ".join(map(str, rows_[:5])) + (f" and {len(rows_) - 5} more" if len(rows_) > 5 else "")
             message = (f"study {study}: {analyte} in {unit!r} (rows {shown}) does not convert to the model's "
-                       f"{why!r}{_dimensions(unit, why)}; fitted with a free assay scale scale_{analyte}__{_safe(study)} "
+                       f"{why!r}{_dimensions(unit, why)}; fitted with a free assay scale "
+                       f"scale_{analyte}__{_safe(study)} "
                        f"(prior: median 1, SD 1 decade), so these {analyte} values inform its course, not its level. "
                        f"To ask for it explicitly: scales=[{analyte!r}] (poi-ode fit --scales {analyte}); to fit "
                        f"levels, give {analyte} in a unit convertible to {why!r}.")
@@ -632,7 +633,8 @@ def _prior(fp: FreeParameter, spec: Mapping[str, float] | None, base: ParameterS
     if spec is None:
         return None
     if not isinstance(spec, Mapping):
-        raise ParameterError(f"prior for {fp.name!r}: give a mapping (mean and sd, or median and sd_log10), not {spec!r}")
+        raise ParameterError(f"prior for {fp.name!r}: give a mapping (mean and sd, or median and sd_log10), not "
+                             f"{spec!r}")
     for key, value in spec.items():
         try:
             number = float(value)

@@ -81,7 +81,8 @@ def profile(
     hi_cross = _crossing(xs[i0:], delta[i0:])
     estimate = result[key]
     if lo_cross is None and hi_cross is None:
-        flag = "not identifiable (flat profile)" if delta.max() < CHI2_95_1DF else "not identifiable (profile open on both sides)"
+        flag = ("not identifiable (flat profile)" if delta.max() < CHI2_95_1DF
+                else "not identifiable (profile open on both sides)")
     elif lo_cross is None or hi_cross is None:
         flag = "practically non-identifiable (profile open on one side)"
     else:

@@ -135,7 +135,8 @@ class FitResult:
                 "|---|---|---|---|---|---|---|"]
         for p in self.parameters:
             ci = f"{p.ci_low:.4g} – {p.ci_high:.4g}" if p.ci_low is not None and p.ci_high is not None else "—"
-            rows.append(f"| `{p.name}` | {p.scope} | {p.value:.4g} | {ci} | {p.unit} | {p.ci_method} | {p.identifiability} |")
+            rows.append(f"| `{p.name}` | {p.scope} | {p.value:.4g} | {ci} | {p.unit} | {p.ci_method} | "
+                        f"{p.identifiability} |")
         return rows
 
     def report(self) -> str:
@@ -149,7 +150,8 @@ class FitResult:
             f"- data: {self.config.get('data_name')}; {self.n_observations} observations fitted, "
             f"{self.n_priors} prior terms, {self.n_free} free parameters",
             f"- chi2 {self.chi2:.4g}; AIC {self.aic:.4g}; BIC {self.bic:.4g}"
-            + (f"; reduced chi2 {self.reduced_chi2:.3g}" if self.reduced_chi2 is not None else "; no residual degrees of freedom"),
+            + (f"; reduced chi2 {self.reduced_chi2:.3g}" if self.reduced_chi2 is not None
+               else "; no residual degrees of freedom"),
             f"- {self.n_evaluations} objective evaluations, {self.n_failed_simulations} failed simulations, "
             f"{self.wall_time_s:.1f} s",
             "",
@@ -162,7 +164,8 @@ class FitResult:
                 if self.correlation[i][j] is not None and abs(self.correlation[i][j]) > 0.9
             ]
             if strong:
-                lines += ["", "Strong correlations (|r| > 0.9): " + "; ".join(f"{a} ~ {b}: {r:+.2f}" for a, b, r in strong)]
+                lines += ["",
+                          "Strong correlations (|r| > 0.9): " + "; ".join(f"{a} ~ {b}: {r:+.2f}" for a, b, r in strong)]
         lines += ["", "| study | analyte | n | chi2 | RMS std. residual |", "|---|---|---|---|---|"]
         for g in self.goodness_of_fit:
             lines.append(f"| {g['study']} | {g['analyte']} | {g['n']} | {g['chi2']:.3g} | {g['rms']:.3g} |")

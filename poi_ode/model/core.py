@@ -394,11 +394,13 @@ class Model:
         for a in self.assignments:
             self._check_known(a.expr, known, f"assignment {a.name!r} of module {a.module!r}", declared_inputs, a.module)
         for f in self.flows:
-            self._check_known(f.rate, known, f"flow '{f.description}' of module {f.module!r}", declared_inputs, f.module)
+            self._check_known(f.rate, known, f"flow '{f.description}' of module {f.module!r}", declared_inputs,
+                              f.module)
         for d in self.dose_targets:
             exprs = [d.factor, *d.alternative_units.values()]
             for e in exprs:
-                self._check_known(e, known, f"dose target {d.agent}/{d.route} of module {d.module!r}", declared_inputs, d.module)
+                self._check_known(e, known, f"dose target {d.agent}/{d.route} of module {d.module!r}", declared_inputs,
+                                  d.module)
         # assignments must be acyclic; order them so each uses only earlier ones
         by_name = {a.name: a for a in self.assignments}
         ordered: list[Assignment] = []

@@ -22,11 +22,14 @@ def exosome_module() -> Module:
     X_ip = m.state("X_ip", UG, "exosomes in the peritoneal cavity", r"X_{\mathrm{ip}}")
 
     k_pl = m.half_life("t_half_X_pl", "day", "plasma half-life of exosomes", r"t_{1/2,X\mathrm{pl}}")
-    f_ov = m.param("f_X_ov", "1", "fraction of plasma exosome clearance taken up by the ovary", r"f_{X\mathrm{ov}}", (0, 1))
+    f_ov = m.param("f_X_ov", "1", "fraction of plasma exosome clearance taken up by the ovary", r"f_{X\mathrm{ov}}",
+                   (0, 1))
     k_ov = m.half_life("t_half_X_ov", "day", "half-life of exosomes in the ovary", r"t_{1/2,X\mathrm{ov}}")
     k_rel = m.half_life("t_half_X_dep", "day", "half-time of exosome release from a depot", r"t_{1/2,X\mathrm{dep}}")
-    k_abs = m.half_life("t_half_X_ip", "day", "half-time of exosome absorption from the peritoneum", r"t_{1/2,X\mathrm{ip}}")
-    ppu = m.param("particles_per_ug", "particles/ug", "exosome particles per µg vesicle protein", r"n_{\mathrm{p}/\mu g}")
+    k_abs = m.half_life("t_half_X_ip", "day", "half-time of exosome absorption from the peritoneum",
+                        r"t_{1/2,X\mathrm{ip}}")
+    ppu = m.param("particles_per_ug", "particles/ug", "exosome particles per µg vesicle protein",
+                  r"n_{\mathrm{p}/\mu g}")
 
     m.flow(X_pl, X_ov, k_pl * f_ov * X_pl, "ovarian uptake from plasma")
     m.flow(X_pl, None, k_pl * (1 - f_ov) * X_pl, "clearance from plasma (liver, spleen, lung)")

@@ -47,8 +47,8 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
         "Primordial follicles are activated first-order; activation is restrained by the AMH of the "
         "growing follicles (a paracrine signal: the pubertal rise of serum AMH does not act on it) and "
         "accelerated by damage ('burn-out') and, possibly, by the paracrine signal. Circulating "
-        "chemotherapy kills primordial and growing follicles directly. Growing follicles mature stage by stage; atresia "
-        "rises with pro-inflammatory tone and damage and falls with paracrine protection. "
+        "chemotherapy kills primordial and growing follicles directly. Growing follicles mature stage by stage; "
+        "atresia rises with pro-inflammatory tone and damage and falls with paracrine protection. "
         "Small antral follicles need FSH to be selected. Ovulation is capped by the species' quota "
         "(dominance): follicles beyond it become atretic. Atretic and ovulated follicles are "
         "counted in cumulative sinks. Age advances as a clock state; AMH output per follicle "
@@ -94,7 +94,8 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     k_pd = m.param("k_prim_death", "1/day", "baseline primordial follicle death rate", r"k_{\mathrm{pd}}")
     a_C = m.param("a_atr_C", "1", "sensitivity of atresia to pro-inflammatory tone", r"a_{C}")
     a_D = m.param("a_atr_D", "1", "rise of atresia per unit damage", r"a_{D}")
-    p_max = m.param("p_protect", "1", "maximal protection from atresia and kill by the paracrine signal", r"p_{\max}", (0, 1))
+    p_max = m.param("p_protect", "1", "maximal protection from atresia and kill by the paracrine signal", r"p_{\max}",
+                    (0, 1))
     K_F = m.param("K_FSH", fsh_unit, "FSH level of half-maximal antral selection", r"K_{\mathrm{FSH}}")
 
     q_ovu = m.param(
@@ -103,7 +104,8 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     )
     a50 = m.param("age_AMH50", "year", "age at half-mature AMH output per follicle (puberty)", r"a_{50}")
     w_a = m.param("w_AMH_age", "year", "width of the pubertal rise of AMH output (logistic scale)", r"w_{a}")
-    m.param("F_prim_start", FOLLICLES, "primordial follicles at the start age of the natural history (initial condition)",
+    m.param("F_prim_start", FOLLICLES,
+            "primordial follicles at the start age of the natural history (initial condition)",
             r"F_{0,\mathrm{start}}")
     m.param("poi_reserve_fraction", "1", "primordial pool of the 'poi' initial state relative to the healthy pool "
             "at the same age (initial condition)", r"f_{\mathrm{POI}}", (0, 1))

@@ -19,9 +19,9 @@ def hormone_module(
         "secondary ones), with an output per follicle that rises through puberty; inhibin B from "
         "antral follicles, the early feedback signal that falls with the antral count; ovarian "
         "estradiol from the dominant follicle and its corpus luteum, so it follows the ovulation "
-        "rate (aromatase driven by FSH through the follicles' FSH responsiveness), above an extra-ovarian floor. Pituitary FSH secretion "
-        "falls with inhibin B and ovarian estradiol: without follicles FSH equals its castrate level. "
-        "Each hormone is cleared first-order with its half-life.",
+        "rate (aromatase driven by FSH through the follicles' FSH responsiveness), above an extra-ovarian floor. "
+        "Pituitary FSH secretion falls with inhibin B and ovarian estradiol: without follicles FSH equals its castrate "
+        "level. Each hormone is cleared first-order with its half-life.",
     )
     AMH = m.state("AMH", amh_unit, "serum anti-Müllerian hormone", r"\mathrm{AMH}")
     InhB = m.state("InhB", inhb_unit, "serum inhibin B", r"\mathrm{InhB}")
@@ -37,10 +37,13 @@ def hormone_module(
 
     AMH_ref = m.param("AMH_ref", amh_unit, "reference (healthy adult) serum AMH", r"\mathrm{AMH}_{\mathrm{ref}}")
     FSH_ref = m.param("FSH_ref", fsh_unit, "reference (healthy adult) serum FSH", r"\mathrm{FSH}_{\mathrm{ref}}")
-    FSH_max = m.param("FSH_castrate", fsh_unit, "serum FSH without ovarian feedback (postmenopausal/castrate)", r"\mathrm{FSH}_{\max}")
+    FSH_max = m.param("FSH_castrate", fsh_unit, "serum FSH without ovarian feedback (postmenopausal/castrate)",
+                      r"\mathrm{FSH}_{\max}")
     InhB_ref = m.param("InhB_ref", inhb_unit, "reference serum inhibin B", r"\mathrm{InhB}_{\mathrm{ref}}")
-    E2_floor = m.param("E2_floor", e2_unit, "extra-ovarian (postmenopausal) serum estradiol", r"\mathrm{E}_{2,\mathrm{floor}}")
-    E2_ov = m.param("E2_ovarian_ref", e2_unit, "ovarian serum estradiol at one ovulation per cycle and reference FSH", r"\mathrm{E}_{2,\mathrm{ov}}")
+    E2_floor = m.param("E2_floor", e2_unit, "extra-ovarian (postmenopausal) serum estradiol",
+                       r"\mathrm{E}_{2,\mathrm{floor}}")
+    E2_ov = m.param("E2_ovarian_ref", e2_unit, "ovarian serum estradiol at one ovulation per cycle and reference FSH",
+                    r"\mathrm{E}_{2,\mathrm{ov}}")
     AFC_ref = m.param("AFC_ref", "follicles", "reference antral follicle count", r"\mathrm{AFC}_{\mathrm{ref}}")
     q_ovu = m.param(
         "ovulation_quota", "follicles/day", "largest ovulation rate: ovulations per cycle over the cycle length",

@@ -43,7 +43,8 @@ def insult_module(agents: tuple[str, ...] = CHEMOTHERAPY_AGENTS) -> Module:
     Phi = m.input("Phi", 0, "1", "fractional paracrine effect (paracrine module)")
     k_rep = m.half_life("t_half_repair", "day", "half-time of damage repair", r"t_{1/2,\mathrm{rep}}")
     r_P = m.param("r_repair_P", "1", "maximal acceleration of repair by the paracrine signal", r"r_{P}")
-    d_chronic = m.param("d_chronic", "1/day", "chronic damage input (autoimmune or other lasting insult)", r"d_{\mathrm{chr}}")
+    d_chronic = m.param("d_chronic", "1/day", "chronic damage input (autoimmune or other lasting insult)",
+                        r"d_{\mathrm{chr}}")
     km = m.param("km_factor", "kg/m**2", "body-weight to body-surface conversion factor (mg/m² ÷ km = mg/kg)", r"k_{m}")
     weight = m.param("body_weight", "kg", "reference body weight (a dose in mg ÷ weight = mg/kg)", r"W")
     sens = m.param("chemo_sensitivity", "1", "follicle kill per mg/kg of this species relative to the mouse "
@@ -55,7 +56,8 @@ def insult_module(agents: tuple[str, ...] = CHEMOTHERAPY_AGENTS) -> Module:
     for agent in agents:
         short = _SHORT.get(agent, agent)
         A = m.state(f"A_{agent}", "mg/kg", _EXPOSURE.get(agent, f"{agent} exposure"), rf"A_{{\mathrm{{{short}}}}}")
-        k_el = m.half_life(f"t_half_{agent}", "day", f"elimination half-life of {agent}", rf"t_{{1/2,\mathrm{{{short}}}}}")
+        k_el = m.half_life(f"t_half_{agent}", "day", f"elimination half-life of {agent}",
+                           rf"t_{{1/2,\mathrm{{{short}}}}}")
         potency = m.param(
             f"damage_{agent}", "kg/mg", f"damage index added per mg/kg of {agent}", rf"\delta_{{\mathrm{{{short}}}}}"
         )

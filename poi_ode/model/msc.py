@@ -32,15 +32,18 @@ def msc_module() -> Module:
 
     k_circ = m.half_life("t_half_M_circ", "day", "half-time of MSC exit from the circulation", r"t_{1/2,\mathrm{circ}}")
     f_lung = m.param("f_lung", "1", "fraction of intravenous MSCs trapped in the lungs", r"f_{\mathrm{lung}}", (0, 1))
-    f_home = m.param("f_home", "1", "fraction of MSCs passing the lungs that home to the healthy ovary", r"f_{\mathrm{home}}", (0, 1))
+    f_home = m.param("f_home", "1", "fraction of MSCs passing the lungs that home to the healthy ovary",
+                     r"f_{\mathrm{home}}", (0, 1))
     h_D = m.param("h_home_D", "1", "relative rise of ovarian homing per unit damage index", r"h_{D}")
     k_lung = m.half_life("t_half_M_lung", "day", "half-life of lung-trapped MSCs", r"t_{1/2,\mathrm{lung}}")
     k_ov = m.half_life("t_half_M_ov", "day", "half-life of MSCs in the ovary (uncrowded)", r"t_{1/2,\mathrm{ov}}")
     M_cap = m.param("M_capacity", CELLS, "ovarian MSC number at which crowding doubles cell death", r"M_{\mathrm{cap}}")
     k_ip = m.half_life("t_half_M_ip", "day", "half-time of MSC exit from the peritoneal cavity", r"t_{1/2,\mathrm{ip}}")
-    f_home_ip = m.param("f_home_ip", "1", "fraction of intraperitoneal MSCs that reach the ovary", r"f_{\mathrm{home,ip}}", (0, 1))
+    f_home_ip = m.param("f_home_ip", "1", "fraction of intraperitoneal MSCs that reach the ovary",
+                        r"f_{\mathrm{home,ip}}", (0, 1))
     k_dep = m.half_life("t_half_M_dep", "day", "half-life of MSCs in a depot", r"t_{1/2,\mathrm{dep}}")
-    k_mig = m.half_life("t_half_M_mig", "day", "half-time of MSC migration from the depot into the ovary", r"t_{1/2,\mathrm{mig}}")
+    k_mig = m.half_life("t_half_M_mig", "day", "half-time of MSC migration from the depot into the ovary",
+                        r"t_{1/2,\mathrm{mig}}")
 
     m.flow(M_iv, M_lung, k_circ * f_lung * M_iv, "lung trapping")
     m.flow(M_iv, M_ov, k_circ * (1 - f_lung) * f_home * (1 + h_D * D) * M_iv, "homing to the ovary")

@@ -26,8 +26,10 @@ def paracrine_module() -> Module:
 
     s_M = m.param("s_M", "1/(cells*day)", "paracrine secretion per MSC in or on the ovary", r"s_{M}")
     s_X = m.param("s_X", "1/(ug*day)", "paracrine delivery per µg exosome in the ovary", r"s_{X}")
-    w_M = m.param("w_sys_M", "1", "systemic weight of lung-trapped MSCs relative to ovarian ones", r"w_{\mathrm{sys},M}", (0, 1))
-    w_X = m.param("w_sys_X", "1", "systemic weight of plasma exosomes relative to ovarian ones", r"w_{\mathrm{sys},X}", (0, 1))
+    w_M = m.param("w_sys_M", "1", "systemic weight of lung-trapped MSCs relative to ovarian ones",
+                  r"w_{\mathrm{sys},M}", (0, 1))
+    w_X = m.param("w_sys_X", "1", "systemic weight of plasma exosomes relative to ovarian ones", r"w_{\mathrm{sys},X}",
+                  (0, 1))
     pot_M = m.param("potency_msc", "1", "potency multiplier of the MSC product (source, engineering)", r"\pi_{M}")
     pot_X = m.param("potency_exo", "1", "potency multiplier of the exosome product", r"\pi_{X}")
     k_P = m.half_life("t_half_P", "day", "turnover half-life of the paracrine signal", r"t_{1/2,P}")

@@ -66,7 +66,8 @@ def _function(name: str, exprs: list[sp.Expr], targets: list[str], n: int, q_nam
     lines, printed = cse_block(exprs, printer, _C_ASSIGN)
     body = [*lines, *(f"    {target} = {e};" for target, e in zip(targets, printed))]
     states = [f"y{i}" for i in range(n)]
-    head = [f"static void {name}(double t, const double *y, const double *q, double *out) {{", "    (void)t; (void)y; (void)q;"]
+    head = [f"static void {name}(double t, const double *y, const double *q, double *out) {{",
+            "    (void)t; (void)y; (void)q;"]
     return [*head, *bind_used(states, body, "y", _C_ASSIGN), *bind_used(q_names, body, "q", _C_ASSIGN), *body, "}", ""]
 
 
@@ -113,7 +114,8 @@ def _sparse_lu(jac_nonzero: list[tuple[int, int]], n: int) -> list[str]:
         for i in later:
             if (i, k) in index:
                 lu.append(f"    e[{index[(i, k)]}] *= inv;")
-                lu += [f"    e[{index[(i, j)]}] -= e[{index[(i, k)]}] * e[{index[(k, j)]}];" for j in later if (k, j) in index]
+                lu += [f"    e[{index[(i, j)]}] -= e[{index[(i, k)]}] * e[{index[(k, j)]}];" for j in later
+                       if (k, j) in index]
                 fwd.append(f"    b[{i}] -= e[{index[(i, k)]}] * b[{k}];")
         done.append(k)
     for step in range(n - 1, -1, -1):
@@ -265,7 +267,8 @@ class NativeModel:
             raise ValueError(f"batch shapes Q {Q.shape}, Y0 {Y0.shape} do not match ({n_sim}, {self.n_q}/{n})")
         counts = np.array([len(d) for d in dose_times], dtype=np.int32)
         start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        dt = np.ascontiguousarray(np.concatenate([np.asarray(d, float) for d in dose_times]) if counts.sum() else np.zeros(1))
+        dt = np.ascontiguousarray(np.concatenate([np.asarray(d, float) for d in dose_times]) if counts.sum()
+                                  else np.zeros(1))
         jm = np.ascontiguousarray(np.concatenate([np.asarray(j, float).reshape(-1, n) for j in jumps])
                                   if counts.sum() else np.zeros((1, n)))
         t_out = np.ascontiguousarray(times, dtype=float)

@@ -116,7 +116,8 @@ def _parameter(name: str, raw: Mapping[str, Any], origin: str) -> Parameter:
         if keys not in ({"median", "sd_log10"}, {"mean", "sd"}):
             raise ParameterError(f"{where}: prior must be {{median, sd_log10}} or {{mean, sd}}, got {sorted(keys)}")
         if (scale == "log") != ("median" in keys):
-            raise ParameterError(f"{where}: a {scale}-scale parameter needs a " + ("{median, sd_log10}" if scale == "log" else "{mean, sd}") + " prior")
+            raise ParameterError(f"{where}: a {scale}-scale parameter needs "
+                                 f"a " + ("{median, sd_log10}" if scale == "log" else "{mean, sd}") + " prior")
         prior = {k: parse_number(v, f"{where}, prior {k!r}") for k, v in prior.items()}
     p = Parameter(name, value, str(raw["unit"]), lower, upper, scale, str(raw["kind"]), str(raw["source"]), prior)
     _check_value(p, p.value, where)

@@ -17,12 +17,16 @@ import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import logit, ndtr
 
 from .definition import PoiPopulation, load_population, population_path
 from .targets import load_population_targets
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["calibrate_e2_share", "calibrate_population", "PopulationFit", "population_statistics", "GRID"]
 
@@ -150,8 +154,8 @@ def calibrate_population(model=None, seed: int = 0) -> PopulationFit:
     if at_bound:
         shown += f"; at a bound: {', '.join(at_bound)} (the data want a wider, two-class spread)"
     source = (f"calibrated by poi_ode.population.calibrate: least squares on Yan 2020's baselines and the spontaneous "
-              f"resumption within 1 and {FOLLOW_UP_YEARS:g} years (population_targets.csv), {NORMALS} fixed virtual women interpolated on a "
-              f"{GRID['reserve_log10'].size} x {GRID['dysfunction_log10'].size} grid: {shown}")
+              f"resumption within 1 and {FOLLOW_UP_YEARS:g} years (population_targets.csv), {NORMALS} fixed virtual "
+              f"women interpolated on a {GRID['reserve_log10'].size} x {GRID['dysfunction_log10'].size} grid: {shown}")
     return PopulationFit(pop, stats, goal, source)
 
 
@@ -161,7 +165,8 @@ def write_population(fit: PopulationFit, path: str | Path | None = None) -> None
     text = path.read_text(encoding="utf-8")
     for name in ("reserve_log10_mean", "reserve_log10_sd", "dysfunction_log10_mean", "dysfunction_log10_sd"):
         value = getattr(fit.population, name)
-        text, count = re.subn(rf"^{name} = .*$", lambda _m: f'{name} = {{ value = {value!r}, source = "{fit.source}" }}',
+        text, count = re.subn(rf"^{name} = .*$",
+                              lambda _m: f'{name} = {{ value = {value!r}, source = "{fit.source}" }}',
                               text, count=1, flags=re.M)
         if count != 1:
             raise KeyError(f"{path.name}: no line {name} = ...")

@@ -154,7 +154,8 @@ class Resumed:
         return _window_days(self.start, self.end)
 
     def __call__(self, tr: "Trajectory") -> float:
-        return scalar_or_array(np.any(tr[self.variable][..., _window(tr, self.start, self.end)] > self.threshold, axis=-1))
+        return scalar_or_array(np.any(tr[self.variable][..., _window(tr, self.start, self.end)] > self.threshold,
+                                      axis=-1))
 
 
 Endpoint = At | AUC | TimeBeyond | Resumed

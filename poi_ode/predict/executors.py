@@ -66,7 +66,8 @@ def _run_chunk(task: dict) -> np.ndarray:
     return out
 
 
-def execute_tasks(tasks: list[dict], executor: "Executor | str | None", n_sims: int, progress: bool) -> list[np.ndarray]:
+def execute_tasks(tasks: list[dict], executor: "Executor | str | None", n_sims: int,
+                  progress: bool) -> list[np.ndarray]:
     """Run the tasks serially, on the given executor, or on a local process pool."""
     own = None
     if executor is None:  # a process pool for large jobs (Python's share runs in parallel too)
@@ -83,7 +84,8 @@ def execute_tasks(tasks: list[dict], executor: "Executor | str | None", n_sims: 
     if executor == "processes":
         own = executor = ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
     if not isinstance(executor, Executor) and not hasattr(executor, "submit"):
-        raise ParameterError(f"executor must be a concurrent.futures.Executor, 'serial' or 'processes', not {executor!r}")
+        raise ParameterError(f"executor must be a concurrent.futures.Executor, 'serial' or 'processes', not "
+                             f"{executor!r}")
     try:
         for t in tasks:
             if t.get("model") is not None:  # forked workers inherit it; spawned ones rebuild it from its spec

@@ -40,7 +40,8 @@ def resolve_source(source, model: "Model | None"):
         m = model or load_model(source[0].species, modules=source[0].modules if len(source) == 1 else None)
         base = m.parameter_set
         if len(source) == 1:
-            base = base.with_values({k: v for k, v in source[0].config.get("fixed_parameters", {}).items() if k in base})
+            base = base.with_values({k: v for k, v in source[0].config.get("fixed_parameters", {}).items()
+                                     if k in base})
         for r in source:
             base = r.parameter_set(base)
         return m, base, source[0] if len(source) == 1 else list(source)

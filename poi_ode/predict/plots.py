@@ -55,7 +55,8 @@ def plot_dose_response(results: "Sequence[DoseResponse]", endpoints: Sequence[st
                 ax.fill_between(dr.doses, lo, hi, color=color, alpha=0.18, lw=0)
             ax.axhline(0.0 if effect else dr.control[j], color=color, ls=":", lw=1)
         ax.set_xscale("log")
-        ax.set_xlabel(f"dose per administration [{first.unit}]" if len(results) == 1 or len({r.unit for r in results}) == 1
+        ax.set_xlabel(f"dose per administration [{first.unit}]" if len(results) == 1
+                      or len({r.unit for r in results}) == 1
                       else "dose per administration")
         ylabel = axis_label(name, first.endpoint_units[first.endpoints.index(name)])
         ax.set_ylabel(f"effect on {ylabel}" if effect else ylabel)
@@ -63,7 +64,8 @@ def plot_dose_response(results: "Sequence[DoseResponse]", endpoints: Sequence[st
     for k in range(len(names), nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
     axes[0][0].legend(fontsize=8, frameon=False)
-    band = f"{int(first.level * 100)}% band: {first.uncertainty_note}" if len(first.draws) else "no band (point prediction)"
+    band = (f"{int(first.level * 100)}% band: {first.uncertainty_note}" if len(first.draws)
+            else "no band (point prediction)")
     what = "Effect against no treatment (paired within draws)" if effect else "Dose-response; dotted: without treatment"
     fig.suptitle(_wrap(f"{what}; {band}", fig), fontsize=9)
     fig.tight_layout()
@@ -96,7 +98,8 @@ def plot_comparison(comp: "RegimenComparison"):
         label = axis_label(name, comp.endpoint_units[j])
         ax.set_xlabel(f"effect on {label}" if ref is not None else label)
         ax.grid(alpha=0.3, axis="x")
-    band = f"bars: {int(comp.level * 100)}% interval, {comp.uncertainty_note}" if len(comp.draws) else "point predictions"
+    band = (f"bars: {int(comp.level * 100)}% interval, {comp.uncertainty_note}" if len(comp.draws)
+            else "point predictions")
     against = f", against {comp.reference!r} paired within draws" if ref is not None else ""
     fig.suptitle(_wrap(f"Regimen comparison{against} ({band})", fig), fontsize=9)
     fig.tight_layout()

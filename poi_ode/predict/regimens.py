@@ -98,7 +98,8 @@ def compare_regimens(
         reg = bg + as_regimen(r)
         late = [d for d in reg if d.time > times[-1]]
         if late:
-            raise DosingError(f"regimen {name!r}: dose at day {late[0].time:g} is after the last endpoint day {times[-1]:g}")
+            raise DosingError(f"regimen {name!r}: dose at day {late[0].time:g} is after the last endpoint day "
+                              f"{times[-1]:g}")
         reg.resolve(m, base.vector(m))
         regs.append(reg)
     job = _Job(m, base, regs, eps, times, initial, age)

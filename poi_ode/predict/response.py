@@ -81,7 +81,8 @@ class DoseResponse:
         tail = (1 - self.level) / 2 * 100
         for j, name in enumerate(self.endpoints):
             point = fit_hill(self.doses, self.nominal[:, j], self.control[j])
-            per_draw = [fit_hill(self.doses, self.draws[k, :, j], self.control_draws[k, j]) for k in range(len(self.draws))]
+            per_draw = [fit_hill(self.doses, self.draws[k, :, j], self.control_draws[k, j])
+                        for k in range(len(self.draws))]
             row = dict(endpoint=name, unit=self.endpoint_units[j], dose_unit=self.unit, **point)
             for key in ("Emax", "ED50", "hill"):
                 vals = np.array([p[key] for p in per_draw], float)

@@ -56,7 +56,8 @@ def draw_parameters(
     if kind == "none" or draws == 0:
         return []
     if kind == "fit" and isinstance(result, (list, tuple)):  # several independent calibrations
-        parts = [draw_parameters(base, kind, draws, seed + 7919 * k, r, population, cov_scale) for k, r in enumerate(result)]
+        parts = [draw_parameters(base, kind, draws, seed + 7919 * k, r, population, cov_scale)
+                 for k, r in enumerate(result)]
         return [dict(kv for part in row for kv in part.items()) for row in zip(*parts)]
     if kind == "fit":
         if result is None:

@@ -145,7 +145,8 @@ def _regimen(m: Model, pset: ParameterSet, last_day: float, agent, dose, route, 
         reg = reg + Regimen([Dose(day, agent, dose, unit or target.unit, route) for day in schedule])
     late = [d for d in reg if d.time > last_day]
     if late:
-        raise DosingError(f"dose of {late[0].agent!r} at day {late[0].time:g} is after the last endpoint day {last_day:g}")
+        raise DosingError(f"dose of {late[0].agent!r} at day {late[0].time:g} is after the last endpoint day "
+                          f"{last_day:g}")
     reg.resolve(m, pset.vector(m))  # unit and route errors now, not inside a worker
     return reg
 
@@ -279,8 +280,9 @@ class GlobalSensitivity:
             else:
                 _sobol_panel(ax, rows, name, legend=k == 0)
         if self.method == "morris":
-            what = (f"Morris screening ({self.settings['trajectories']} trajectories, {self.settings['levels']} levels, "
-                    f"{self.n_evaluations} simulations). Dashed: $\\sigma = \\mu^*$; above it, nonlinear or interacting effects")
+            what = (f"Morris screening ({self.settings['trajectories']} trajectories, {self.settings['levels']} "
+                    f"levels, {self.n_evaluations} simulations). Dashed: $\\sigma = \\mu^*$; above it, nonlinear or "
+                    f"interacting effects")
         else:
             what = (f"Sobol' indices (N = {self.settings['n_base']}, {self.n_evaluations} simulations), "
                     f"{int(self.settings['level'] * 100)}% bootstrap intervals")

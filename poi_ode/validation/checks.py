@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
     from ..simulate import Trajectory
 
-__all__ = ["Check", "COLUMNS", "run_checks", "final_menstrual_period", "change_points", "DAYS_PER_YEAR", "REVIEW", "EVIDENCE"]
+__all__ = ["Check", "COLUMNS", "run_checks", "final_menstrual_period", "change_points", "DAYS_PER_YEAR", "REVIEW",
+           "EVIDENCE"]
 
 
 REVIEW = "../shared/review/SCIENCE_REVIEW.md"
@@ -454,7 +455,8 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
         pct = 100.0 * at("F_prim", 30.0) / birth
         return pct, pct >= t30["value"], f"NGF at birth {birth:.4g}, at 30 y {at('F_prim', 30.0):.4g}"
 
-    r.add("NGF(30 y) / NGF(birth)", "non-growing follicles at 30 y over those at the start of the natural history (birth)",
+    r.add("NGF(30 y) / NGF(birth)",
+          "non-growing follicles at 30 y over those at the start of the natural history (birth)",
           "at least the published share of the pre-birth peak (NGF at birth is at most the peak)", "%",
           r.source("ngf_pct_peak_30"), ngf_30_birth, published=t30["value"])
 
@@ -492,7 +494,8 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
     t35 = r.target("ngf_range_35")
     r.add("NGF at 35 y", "non-growing follicles per woman at 35 y (natural history)",
           "within the published 95% range of the Faddy-Gosden model", "follicles",
-          r.source("ngf_range_35"), lambda: (at("F_prim", 35.0), _within(at("F_prim", 35.0), t35["low"], t35["high"]), ""),
+          r.source("ngf_range_35"),
+          lambda: (at("F_prim", 35.0), _within(at("F_prim", 35.0), t35["low"], t35["high"]), ""),
           low=t35["low"], high=t35["high"])
 
     def accelerating():
@@ -541,7 +544,8 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
             dist = np.where(np.isfinite(found), np.maximum(49.0 - found, found - 53.0), np.inf)
             k = int(np.argmax(dist))
             note = "per start age: " + "; ".join(
-                f"{a:g} y: {'never by 60 y' if not math.isfinite(x) else f'{x:.2f} y'}" for a, x in zip(HUMAN_STARTS, found))
+                f"{a:g} y: {'never by 60 y' if not math.isfinite(x) else f'{x:.2f} y'}"
+                for a, x in zip(HUMAN_STARTS, found))
             worst = found[k] if math.isfinite(found[k]) else NAN
             if not math.isfinite(found[k]):
                 note = f"start {HUMAN_STARTS[k]:g} y never crosses by 60 y; " + note
@@ -550,10 +554,12 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
         return compute
 
     r.add("NGF < 1,000 at 49-53 y, any start age",
-          f"age at which NGF first falls below the published menopausal count, started at each of {_years_list(HUMAN_STARTS)} y "
+          f"age at which NGF first falls below the published menopausal count, started at each of "
+          f"{_years_list(HUMAN_STARTS)} y "
           "(the start age farthest outside the window is reported)",
           "between 49 and 53 y for every start age", "y",
-          r.source("ngf_at_menopause", "age_natural_menopause", prefix=f"{ISSUE} (window); threshold and mean age at menopause from"),
+          r.source("ngf_at_menopause", "age_natural_menopause",
+                   prefix=f"{ISSUE} (window); threshold and mean age at menopause from"),
           crossing("F_prim", t_threshold["value"], above=False), published=t_meno["value"])
     r.add("FSH > 25 IU/L at 49-53 y, any start age",
           f"age at which FSH first exceeds 25 IU/L, started at each of {_years_list(HUMAN_STARTS)} y "
@@ -578,14 +584,18 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
         return float(ages[k]), 20.0 <= ages[k] <= 28.0, f"peak AMH {traj['AMH'][k]:.3g} {s.unit('AMH')}"
 
     r.add("AMH peaks at 20-28 y", "age of the largest AMH of the natural history (birth to 70 y)",
-          "between 20 and 28 y", "y", r.source("amh_peak_age_kelsey", "amh_plateau_start_liefong", prefix=f"{ISSUE}; peak age from"),
+          "between 20 and 28 y", "y",
+          r.source("amh_peak_age_kelsey", "amh_plateau_start_liefong", prefix=f"{ISSUE}; peak age from"),
           amh_peak, published=t_peak["value"])
 
     def amh_childhood():
         x = at("AMH", t_plateau["value"]) / at("AMH", 2.0)
-        return x, x > 1.0, f"AMH at 2 y {at('AMH', 2.0):.3g}, at {t_plateau['value']:g} y {at('AMH', t_plateau['value']):.3g} {s.unit('AMH')}"
+        return (x, x > 1.0,
+                f"AMH at 2 y {at('AMH', 2.0):.3g}, at {t_plateau['value']:g} y {at('AMH', t_plateau['value']):.3g} "
+                f"{s.unit('AMH')}")
 
-    r.add("AMH rises through childhood", "AMH at the start of the published plateau over AMH at 2 y (after the neonatal "
+    r.add("AMH rises through childhood",
+          "AMH at the start of the published plateau over AMH at 2 y (after the neonatal "
           "peak)", "above 1 (AMH rises through childhood to the plateau); qualitative", "1",
           r.source("amh_plateau_start_liefong", prefix=f"{REVIEW}, Table A, row 'AMH vs age'; plateau start from"),
           amh_childhood)
@@ -621,11 +631,13 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
 
     def amh_accel():
         x = (at("AMH", 50.0) / at("AMH", 40.0)) / (at("AMH", 40.0) / at("AMH", 30.0))
-        return x, x < 1.0, f"AMH 40/30 y {at('AMH', 40.0) / at('AMH', 30.0):.3g}, 50/40 y {at('AMH', 50.0) / at('AMH', 40.0):.3g}"
+        return (x, x < 1.0,
+                f"AMH 40/30 y {at('AMH', 40.0) / at('AMH', 30.0):.3g}, 50/40 y {at('AMH', 50.0) / at('AMH', 40.0):.3g}")
 
     r.add("AMH decline accelerates after 40 y", "(AMH 50 y / AMH 40 y) over (AMH 40 y / AMH 30 y)",
           "below 1 (the fall per decade is steeper after 40 y); published: the same ratio of the printed medians", "1",
-          r.source("amh_age_30", "amh_age_40", "amh_age_50", prefix=f"{REVIEW}, Table A, row 'AMH decline accelerates'; published medians from"),
+          r.source("amh_age_30", "amh_age_40", "amh_age_50",
+                   prefix=f"{REVIEW}, Table A, row 'AMH decline accelerates'; published medians from"),
           amh_accel, published=pub_acc)
 
     for ttm in (20, 15, 10, 5, 0, -5):
@@ -663,19 +675,25 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
             x = np.interp(grid, ages, traj["FSH"])
             k = int(np.argmax(np.abs(np.log(x / t["value"]))))
             ok = bool(np.all((x >= t["low"] - t["resolution"]) & (x <= t["high"] + t["resolution"])))
-            return float(x[k]), ok, f"model FSH {x.min():.3g}-{x.max():.3g} {s.unit('FSH')} over {t['age_years']} y; reported: farthest from the published value, at {grid[k]:g} y"
+            return (float(x[k]), ok,
+                    f"model FSH {x.min():.3g}-{x.max():.3g} {s.unit('FSH')} over {t['age_years']} y; reported: "
+                    f"farthest from the published value, at {grid[k]:g} y")
 
-        r.add(f"FSH at {t['age_years']} y", f"FSH at every quarter year from {t['age_years']} y (the value farthest from the "
-              "published one is reported)", f"every value within the published {t['spread_type']} (cycle-day-3 samples; "
+        r.add(f"FSH at {t['age_years']} y",
+              f"FSH at every quarter year from {t['age_years']} y (the value farthest from the "
+              "published one is reported)",
+              f"every value within the published {t['spread_type']} (cycle-day-3 samples; "
               "the model is cycle-averaged)", t["unit"], r.source(name), fsh_range,
               published=t["value"], low=t["low"], high=t["high"])
 
     def castrate():
         fsh, castrate_value, unit = s.castrate()
         x = fsh / castrate_value
-        return 100 * (x - 1), abs(x - 1) <= 0.05, f"FSH {fsh:.4g} {unit} without follicles; FSH_castrate {castrate_value:.4g} {unit}"
+        return (100 * (x - 1), abs(x - 1) <= 0.05,
+                f"FSH {fsh:.4g} {unit} without follicles; FSH_castrate {castrate_value:.4g} {unit}")
 
-    r.add("FSH without follicles = FSH_castrate", "relative difference of FSH, 3 years after every follicle pool of the "
+    r.add("FSH without follicles = FSH_castrate",
+          "relative difference of FSH, 3 years after every follicle pool of the "
           "healthy 30-y state is emptied, from the parameter FSH_castrate", "within 5%", "%",
           f"{ISSUE}; {REVIEW}, Table A, row 'FSH across the menopausal transition' (ceiling)", castrate)
 
@@ -707,11 +725,12 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
 
         def change_point(var=var, k=k, j=j, t=t):
             b = breakpoints(var, k)
-            return float(b[j]), abs(b[j] - t["value"]) <= 1.0, "all change points of the fit: " + ", ".join(f"{x:+.2f}" for x in b)
+            return (float(b[j]), abs(b[j] - t["value"]) <= 1.0,
+                    "all change points of the fit: " + ", ".join(f"{x:+.2f}" for x in b))
 
         r.add(f"{label} (relative to FMP)",
-              f"change point {j + 1} of {k} of a continuous piecewise-linear least-squares fit of log {var} against years "
-              f"from the model's FMP, {window} (the form of the published analysis)",
+              f"change point {j + 1} of {k} of a continuous piecewise-linear least-squares fit of log {var} against "
+              f"years from the model's FMP, {window} (the form of the published analysis)",
               "within ±1 y of the published change point", "y from FMP", r.source(target), change_point,
               published=t["value"], low=t["low"], high=t["high"])
 
@@ -725,9 +744,11 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
         grid = np.append(grid, f - 2.0)
         e = np.interp(grid, ages, traj["E2"]) / at("E2", 30.0) - 1
         k = int(np.argmax(np.abs(e)))
-        return 100 * float(e[k]), abs(e[k]) <= 0.2, f"E2 at 30 y {at('E2', 30.0):.3g} {s.unit('E2')}; largest deviation at {grid[k]:.2f} y (FMP {f:.2f} y)"
+        return (100 * float(e[k]), abs(e[k]) <= 0.2,
+                f"E2 at 30 y {at('E2', 30.0):.3g} {s.unit('E2')}; largest deviation at {grid[k]:.2f} y (FMP {f:.2f} y)")
 
-    r.add("E2 holds until 2 y before FMP", "largest relative deviation of E2 from its 30-y level, from 30 y to FMP - 2 y",
+    r.add("E2 holds until 2 y before FMP",
+          "largest relative deviation of E2 from its 30-y level, from 30 y to FMP - 2 y",
           "within ±20%", "%", r.source("swan_e2_onset", prefix=f"{ISSUE}; E2 decline onset from"), e2_stable)
 
     t_m2, t_p2 = r.target("e2_fmp_minus2_sowers"), r.target("e2_fmp_plus2_sowers")
@@ -735,7 +756,8 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
 
     def e2_drop():
         x = at("E2", fmp() + 2) / at("E2", fmp() - 2)
-        return x, pub_drop / 1.5 <= x <= pub_drop * 1.5, f"E2 {at('E2', fmp() - 2):.3g} -> {at('E2', fmp() + 2):.3g} {s.unit('E2')}"
+        return (x, pub_drop / 1.5 <= x <= pub_drop * 1.5,
+                f"E2 {at('E2', fmp() - 2):.3g} -> {at('E2', fmp() + 2):.3g} {s.unit('E2')}")
 
     r.add("E2 fall across FMP", "E2 at FMP + 2 y over E2 at FMP - 2 y",
           "within a factor 1.5 of the published ratio (published: ratio of the two printed fitted means)", "1",
@@ -757,7 +779,9 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
             k = int(np.argmax(per28) if worst == "max" else np.argmin(per28))
             value = float(per28[k])
             ok = value <= 1.1 if worst == "max" else value >= 0.8
-            return value, ok, f"{per28.min():.3g}-{per28.max():.3g} per 28 d from {lo:g} to {hi:.3g} y; reported at {ages[keep][k]:.2f} y"
+            return (value, ok,
+                    f"{per28.min():.3g}-{per28.max():.3g} per 28 d from {lo:g} to {hi:.3g} y; reported at "
+                    f"{ages[keep][k]:.2f} y")
 
         return compute
 
@@ -803,9 +827,10 @@ def _mouse(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
 
     for name, label in (("F_prim", "primordial follicles"), ("AMH", "AMH")):
         r.add(f"mouse start age does not matter: {label}",
-              f"largest relative difference in {name} between a mouse started at {_years_list(MOUSE_STARTS_MONTHS)} months "
-              f"(po.simulate(initial='healthy', age=A)) and the natural history from its start age, every half month to "
-              f"{max(MOUSE_STARTS_MONTHS):g} months", "at most 15% (the issue's criterion for women, applied to mice)", "%",
+              f"largest relative difference in {name} between a mouse started at {_years_list(MOUSE_STARTS_MONTHS)} "
+              f"months (po.simulate(initial='healthy', age=A)) and the natural history from its start age, every half "
+              f"month to {max(MOUSE_STARTS_MONTHS):g} months",
+              "at most 15% (the issue's criterion for women, applied to mice)", "%",
               f"{ISSUE} (as for women); {REVIEW}, Table A, row 'Mouse (C57BL/6) reserve' (dynamic run vs the set's own "
               "13.5-month anchor)", consistency(name))
 
@@ -818,7 +843,8 @@ def _mouse(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
         young = float(np.interp(ref, ages, pool))
         x = _first_crossing(ages * MONTHS_PER_YEAR, pool, 0.1 * young, above=False)
         return x, _within(x, t_ex["low"], t_ex["high"]), (
-            f"primordial + growing {young:.4g} at {ref * MONTHS_PER_YEAR:.3g} months, {at(pool, 13.5):.4g} at 13.5 months")
+            f"primordial + growing {young:.4g} at {ref * MONTHS_PER_YEAR:.3g} months, {at(pool, 13.5):.4g} at 13.5 "
+            f"months")
 
     r.add("mouse reserve nearly exhausted at 13-14 months",
           "age at which primordial + growing follicles first fall below 10% of their count at the reference age "
@@ -834,7 +860,8 @@ def _mouse(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
         k = int(np.argmax(pri[keep]))
         months = float(ages[keep][k] * MONTHS_PER_YEAR)
         return months, _within(months, t_pk["low"], t_pk["high"]), (
-            f"primary follicles {pri[0]:.4g} at {ages[0] * MONTHS_PER_YEAR:.3g} months (start), peak {pri[keep][k]:.4g}")
+            f"primary follicles {pri[0]:.4g} at {ages[0] * MONTHS_PER_YEAR:.3g} months (start), peak "
+            f"{pri[keep][k]:.4g}")
 
     r.add("mouse primary follicles peak at 4-6 months",
           "age of the largest primary-follicle count from the start of the natural history to 12 months",
@@ -847,7 +874,8 @@ def _mouse(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
         x = at(rate, 12.0) / at(rate, 4.0)
         return x, x >= 0.5, f"ovulations per day {at(rate, 4.0):.3g} at 4 months, {at(rate, 12.0):.3g} at 12 months"
 
-    r.add("old cycling mice ovulate like young ones", "ovulation rate at 12 months over that at 4 months (natural history)",
+    r.add("old cycling mice ovulate like young ones",
+          "ovulation rate at 12 months over that at 4 months (natural history)",
           "at least 0.5 ('within the range of younger individuals'; tolerance of this page); qualitative", "1",
           f"{REVIEW}, Table A, row 'Mouse ovulation rate with age' (Gosden et al. 1983, PMID 6838945; no number in "
           "the evidence sheet)", ovulation_age)
@@ -863,10 +891,10 @@ def _mouse(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
             return x, (x < 1.0) if direction == "falls" else (x > 1.0), ""
 
         r.add(f"mouse {var} {direction} with age",
-              f"{var} at {to['age_years']} y ({old_m:.3g} months) over {var} at {ty['age_years']} y ({young_m:.3g} months) "
-              "(natural history)",
-              f"{'below' if direction == 'falls' else 'above'} 1 (direction only: units and exact ages of the source are "
-              "not documented); published: ratio of the group medians", "1",
+              f"{var} at {to['age_years']} y ({old_m:.3g} months) over {var} at {ty['age_years']} y ({young_m:.3g} "
+              "months) (natural history)",
+              f"{'below' if direction == 'falls' else 'above'} 1 (direction only: units and exact ages of the source "
+              "are not documented); published: ratio of the group medians", "1",
               r.source(f"mouse_{analyte}_young", f"mouse_{analyte}_old",
                        prefix=f"{REVIEW}, Table A, row 'Mouse AMH and FSH with age'; published values from"),
               old_young, published=to["value"] / ty["value"])
@@ -880,10 +908,11 @@ def _mouse(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
             f"FSH {fsh:.4g} {unit} without follicles; FSH_castrate {castrate_value:.4g} {unit}; FSH_castrate's source: "
             f"{s.pset['FSH_castrate'].source}")
 
-    r.add("mouse FSH without follicles = FSH_castrate", "relative difference of FSH, 3 years after every follicle pool of "
+    r.add("mouse FSH without follicles = FSH_castrate",
+          "relative difference of FSH, 3 years after every follicle pool of "
           "the healthy 8-week state is emptied, from the parameter FSH_castrate", "within 5%", "%",
-          f"{ISSUE} (as for women); {REVIEW}, Table A, row 'Mouse castrate FSH'; the published serum values are bioassay "
-          f"units not convertible to ng/mL (intact: {t_endo['value_printed']}): "
+          f"{ISSUE} (as for women); {REVIEW}, Table A, row 'Mouse castrate FSH'; the published serum values are "
+          f"bioassay units not convertible to ng/mL (intact: {t_endo['value_printed']}): "
           + r.source("mouse_serum_fsh_intact"), castrate)
 
     # the conflicting cyclophosphamide ED50s of C57BL/6N mice (issue 10: show both, say which the set uses)
@@ -904,14 +933,17 @@ def _mouse(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
                 lo, hi = (mid, hi) if survival(mid) > 0.5 else (lo, mid)
             ed50, published = math.sqrt(lo * hi), r.target(target)["value"]
             return ed50, published / 1.5 <= ed50 <= published * 1.5, (
-                f"the set uses Shiromizu 1984's ED50 (kill_cyclophosphamide: {s.pset['kill_cyclophosphamide'].source}); "
-                f"Plowchalk 1992 gives {r.target('mouse_ctx_ed50_plowchalk')['value_printed']} mg/kg in the same strain: "
-                "the two cannot both pass; the set keeps Shiromizu's, the lower (more potent) of the two")
+                f"the set uses Shiromizu 1984's ED50 (kill_cyclophosphamide: "
+                f"{s.pset['kill_cyclophosphamide'].source}); "
+                f"Plowchalk 1992 gives {r.target('mouse_ctx_ed50_plowchalk')['value_printed']} mg/kg in the same "
+                "strain: the two cannot both pass; the set keeps Shiromizu's, the lower (more potent) of the two")
 
         return compute
 
-    for target, label in (("mouse_ctx_ed50_shiromizu", "Shiromizu 1984"), ("mouse_ctx_ed50_plowchalk", "Plowchalk 1992")):
-        r.add(f"mouse cyclophosphamide ED50 against {label}", "single intraperitoneal cyclophosphamide dose that leaves "
+    for target, label in (("mouse_ctx_ed50_shiromizu", "Shiromizu 1984"),
+                          ("mouse_ctx_ed50_plowchalk", "Plowchalk 1992")):
+        r.add(f"mouse cyclophosphamide ED50 against {label}",
+              "single intraperitoneal cyclophosphamide dose that leaves "
               "half of the primordial pool at day 7 (against untreated), young adult C57BL/6 mouse of the set",
               "within a factor 1.5 of the published ED50 (C57BL/6N); the two published values conflict", "mg/kg",
               f"{ISSUE} (conflicting ED50s shown side by side); " + r.source(target), ctx_ed50(target),

@@ -171,10 +171,11 @@ def _mouse(s: _Subject, targets: dict[str, dict]) -> list[Check]:
         pub = r.target("rat_cisplatin_primordial_5")["value"] / r.target("rat_cisplatin_primordial_control")["value"]
         return x, abs(x - pub) <= 0.02, "the mouse model run at the rat dose per mg/kg"
 
-    r.add("rat primordial survival after cisplatin 5 mg/kg", "primordial pool at day 7 after cisplatin 5 mg/kg", "within "
-          "0.02 (calibration target of kill_cisplatin); published: ratio of the means", "1",
+    r.add("rat primordial survival after cisplatin 5 mg/kg", "primordial pool at day 7 after cisplatin 5 mg/kg",
+          "within 0.02 (calibration target of kill_cisplatin); published: ratio of the means", "1",
           r.source("rat_cisplatin_primordial_control", "rat_cisplatin_primordial_5"), rat,
-          published=r.target("rat_cisplatin_primordial_5")["value"] / r.target("rat_cisplatin_primordial_control")["value"])
+          published=(r.target("rat_cisplatin_primordial_5")["value"]
+                     / r.target("rat_cisplatin_primordial_control")["value"]))
 
     for dose, target in ((200.0, "mouse_ctx_antral_200_plowchalk"), (500.0, "mouse_ctx_antral_500_plowchalk")):
         def antral(dose=dose, target=target):

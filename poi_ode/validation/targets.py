@@ -114,7 +114,8 @@ TARGET_SPECS: tuple[TargetSpec, ...] = (
     _s("mouse_exhaustion_age", "Gosden1983_B6_aging", "age at near-exhaustion of primordial+growing follicles"),
     _s("mouse_primary_peak_age", "BristolGould2006_CD1", "age at maximum primary follicle number"),
     _s("mouse_serum_fsh_intact", "Endo1964_mouse_OVX_FSH", "FSH (serum, bioassay)", None, notes="intact adult"),
-    _s("mouse_ctx_ed50_shiromizu", "Shiromizu1984_CPA_ED50", "primordial oocyte destruction ED50", None, arm="C57BL/6N"),
+    _s("mouse_ctx_ed50_shiromizu", "Shiromizu1984_CPA_ED50", "primordial oocyte destruction ED50", None,
+       arm="C57BL/6N"),
     _s("mouse_ctx_ed50_plowchalk", "Plowchalk1992_CPA_B6", "primordial destruction ED50"),
     # chemotherapy (issue 11): calibration and checks of the insult by agent and stage
     _s("mouse_ctx_antral_200_plowchalk", "Plowchalk1992_CPA_B6", "antral", None, arm="CPA 200 mg/kg"),
@@ -127,7 +128,8 @@ TARGET_SPECS: tuple[TargetSpec, ...] = (
        "30-39"),
     _s("koyama_cy_amenorrhoea_40s", "Koyama1977_dailyCY", "cumulative cyclophosphamide dose at onset of amenorrhea",
        "40-49"),
-    _s("berliere_amenorrhoea_end", "Berliere2008_FEC", "chemotherapy-induced amenorrhea at end of chemotherapy", "43.5"),
+    _s("berliere_amenorrhoea_end", "Berliere2008_FEC", "chemotherapy-induced amenorrhea at end of chemotherapy",
+       "43.5"),
     _s("berliere_recovered_1y", "Berliere2008_FEC", "menses recovered within 1 year after end of chemotherapy", "43.5"),
     _s("lymphoma_amh_day0", "ASH2010_lymphoma_AMH", "AMH", None, arm="baseline"),
     _s("lymphoma_amh_day14", "ASH2010_lymphoma_AMH", "AMH", None, arm="2 weeks after"),
@@ -227,7 +229,8 @@ def _target_row(spec: TargetSpec, hits: list[dict[str, str]]) -> dict[str, str]:
             m = _RANGE.match(printed)
             low, high = float(m.group(1)), float(m.group(2))
             bounds_from = "printed range"
-    resolution = None if spec.aggregate else _half_unit(printed, first["spread"] if bounds_from.endswith("as printed") else "")
+    resolution = (None if spec.aggregate
+                  else _half_unit(printed, first["spread"] if bounds_from.endswith("as printed") else ""))
     return {
         "target": spec.name,
         "study_id": first["study_id"],
