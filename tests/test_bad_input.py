@@ -94,3 +94,13 @@ def test_solver_failure_names_time_and_state(human):
 def test_unknown_species():
     with pytest.raises(po.ParameterError, match="unknown species 'dragon'"):
         po.load_model("dragon")
+
+
+def test_a_fit_config_that_is_not_utf8_is_named(tmp_path, capsys):
+    """Found by the fuzz test: a config with a non-UTF-8 byte raised UnicodeDecodeError."""
+    from poi_ode.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_bytes(b'name = "x"\n\x80\n')
+    assert main(["fit", str(config)]) == 2
+    assert "config.toml: fit config is not UTF-8 text" in capsys.readouterr().err

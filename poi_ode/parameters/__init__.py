@@ -263,6 +263,10 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ParameterError(f"{what} {path} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise ParameterError(f"{Path(path).name}: {what} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except IsADirectoryError:
+        raise ParameterError(f"{what} {path} is a folder, not a file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"{Path(path).name}: not valid TOML ({exc})") from None
 
