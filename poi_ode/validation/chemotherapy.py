@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..simulate import DAYS_PER_YEAR
-from .checks import REVIEW, Check, _Rows, _Subject
+from .base import REVIEW, Check, _Rows, _Subject
 
 ISSUE = "issue 11 acceptance criterion"
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import ndtr
 
-from .checks import Check, _Rows, _Subject
+from .base import Check, _Rows, _Subject
 
 ISSUE = "issue 11 acceptance criterion"
 
