@@ -64,6 +64,18 @@ class OvulationEvent:
         return -np.expm1(-expected)
 
 
+def _sample_probabilities(tr, variable: str, threshold: float, start: float, end: float, sd: float,
+                          above: bool) -> np.ndarray:
+    """Per monthly sample, the probability that a sample (the model's level times a log-normal error of
+    log-scale SD ``sd``) lies above (or below) ``threshold``; shape (..., samples)."""
+    days = _sample_days(start, end)
+    level = np.maximum(_column(tr, variable, days), 1e-300)
+    if sd <= 0:
+        return (level > threshold if above else level < threshold).astype(float)
+    z = (np.log(level) - math.log(threshold)) / sd
+    return ndtr(z if above else -z)
+
+
 @dataclass(frozen=True)
 class TwoSamplesBelow:
     """Probability that two consecutive monthly samples of ``variable`` are below ``threshold``."""
@@ -82,17 +94,12 @@ class TwoSamplesBelow:
         return list(_sample_days(self.start, self.end))
 
     def __call__(self, tr, population) -> np.ndarray:
-        days = _sample_days(self.start, self.end)
-        level = np.maximum(_column(tr, self.variable, days), 1e-300)
-        sd = population.fsh_sample_sd
-        if sd > 0:
-            p = ndtr((math.log(self.threshold) - np.log(level)) / sd)
-        else:
-            p = (level < self.threshold).astype(float)
+        p = _sample_probabilities(tr, self.variable, self.threshold, self.start, self.end, population.fsh_sample_sd,
+                                  above=False)
         # a two-state chain over the samples: no pair yet and the last sample below / not below
         last_below = p[..., 0]
         last_above = 1.0 - p[..., 0]
-        for k in range(1, days.size):
+        for k in range(1, p.shape[-1]):
             below_now = last_above * p[..., k]
             last_above = (last_above + last_below) * (1.0 - p[..., k])
             last_below = below_now
@@ -117,13 +124,8 @@ class SampleAbove:
         return list(_sample_days(self.start, self.end))
 
     def __call__(self, tr, population) -> np.ndarray:
-        days = _sample_days(self.start, self.end)
-        level = np.maximum(_column(tr, self.variable, days), 1e-300)
-        sd = population.e2_sample_sd
-        if sd > 0:
-            p = ndtr((np.log(level) - math.log(self.threshold)) / sd)
-        else:
-            p = (level > self.threshold).astype(float)
+        p = _sample_probabilities(tr, self.variable, self.threshold, self.start, self.end, population.e2_sample_sd,
+                                  above=True)
         return 1.0 - np.prod(1.0 - p, axis=-1)
 
 
