@@ -110,6 +110,15 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("--seed", type=int, default=0)
     rs.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
 
+    ev = sub.add_parser("evidence", help="calibrate the therapy on the published pooled preclinical effects "
+                        "(model-based meta-analysis): evidence.md, evidence.csv and forest figures")
+    ev.add_argument("--therapy", default="msc,exosome", help="comma list of msc, exosome (default: both)")
+    ev.add_argument("--draws", type=int, default=30, help="parameter draws behind each predicted interval")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--quick", action="store_true", help="5 draws and no reverse held-out fit (a smoke run)")
+    ev.add_argument("--quiet", action="store_true", help="no progress lines")
+    ev.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
+
     gsa = sub.add_parser("gsa", help="global sensitivity (Morris or Sobol') of endpoints over the parameter bounds")
     gsa.add_argument("--method", choices=["morris", "sobol"], default="morris", help="(default: morris)")
     gsa.add_argument("--species", default="human", help="parameter set: human or mouse (ignored with --fit)")
@@ -218,6 +227,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             written = _gsa(args, argv)
         elif args.command == "responders":
             written = _responders(args)
+        elif args.command == "evidence":
+            from .mbma.report import THERAPIES, run_evidence
+
+            therapies = [t.strip() for t in args.therapy.split(",") if t.strip()]
+            unknown = [t for t in therapies if t not in THERAPIES]
+            if unknown or not therapies:
+                raise PoiOdeError(f"--therapy: {', '.join(unknown) or 'nothing'} is not one of {', '.join(THERAPIES)}")
+            if args.draws < 0:
+                raise PoiOdeError(f"--draws must be >= 0, got {args.draws}")
+            written = run_evidence(args.out, therapies, draws=args.draws, seed=args.seed, quick=args.quick,
+                                   progress=not args.quiet)
         elif args.command == "simulate":
             written = _simulate(args)
         elif args.command == "fit":

@@ -51,6 +51,15 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.frame)
 
+    @classmethod
+    def empty(cls, name: str = "no observations") -> "Dataset":
+        """A dataset without rows (a fit to summary-level evidence alone)."""
+        import pandas as pd
+
+        columns = [*REQUIRED, *OBSERVATION, *RELATIVE, *ARM, "row", "unit_std", "value_std", "spread_std", "se_std"]
+        return cls(pd.DataFrame({c: pd.Series(dtype=float if c.endswith("_std") or c == "row" else object)
+                                 for c in columns}), name)
+
     def subset(self, **equals: Any) -> "Dataset":
         """Rows where every named column equals the value given."""
         mask = np.ones(len(self.frame), bool)

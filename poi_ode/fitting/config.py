@@ -24,6 +24,10 @@ and figures into ``fits/<name>/``. Format::
     [age]            # per arm, years
     [regimens]       # per arm: "DAY:AGENT:AMOUNT:UNIT[:ROUTE]; ..."
     [priors.NAME]    # median + sd_log10 (log scale) or mean + sd (linear)
+    mechanism = "niche_repair"                  # optional: a therapy mechanism (poi_ode.model.THERAPY_MECHANISMS)
+    [evidence]       # optional: published pooled effects as likelihood terms (data may then be [])
+    therapy = "msc"                             # msc or exosome
+    calibrate = ["overall", "species", "induction"]   # subgroup kinds fitted; the others are predicted
 
 The configs of the main job ship with the package (:func:`shipped_configs_folder`): in a
 checkout ``poi_ode/calibrations`` is a symbolic link to the repository's ``fits/``, the one
@@ -44,7 +48,7 @@ __all__ = ["run_config", "read_config", "write_outputs", "shipped_configs_folder
 KEYS = {
     "name", "description", "species", "modules", "data", "free", "per_study", "error_model", "sigma", "method",
     "multistart", "seed", "profiles", "mcmc_steps", "mcmc_walkers", "exclude", "initial", "age", "regimens",
-    "priors", "scales", "use_in_predictions",
+    "priors", "scales", "use_in_predictions", "mechanism", "evidence",
 }
 
 
@@ -84,12 +88,23 @@ def read_config(path: str | Path) -> dict[str, Any]:
             raise ParameterError(f"{path.name}: missing key {key!r}")
     if not isinstance(config["data"], list) or not all(isinstance(item, str) for item in config["data"]):
         raise ParameterError(f"{path}: 'data' must be a list of bundled dataset names or CSV paths")
+    evidence = config.get("evidence")
+    if not config["data"] and not evidence:
+        raise ParameterError(f"{path.name}: 'data' is empty and there is no [evidence]: nothing to fit")
+    if evidence is not None:
+        if not isinstance(evidence, dict) or evidence.get("therapy") not in ("msc", "exosome"):
+            raise ParameterError(f"{path.name}: [evidence] needs therapy = \"msc\" or \"exosome\"")
+        unknown = set(evidence) - {"therapy", "calibrate", "effects", "designs"}
+        if unknown:
+            raise ParameterError(f"{path.name}: [evidence] has unknown key(s) {sorted(unknown)}")
     config["_folder"] = str(path.absolute().parent)
     config["_path"] = str(path)
     return config
 
 
-def _dataset(config: dict[str, Any]) -> tuple[Dataset, list[str]]:
+def _dataset(config: dict[str, Any]) -> tuple[Dataset | None, list[str]]:
+    if not config["data"]:
+        return None, []
     data = None
     for item in config["data"]:
         if item in list_datasets():
@@ -134,10 +149,25 @@ def run_config(path: str | Path, out: str | Path | None = None):
     from . import fit
 
     config = read_config(path)
-    model = load_model(config["species"], modules=config.get("modules"))
+    model = load_model(config["species"], modules=config.get("modules"), mechanism=config.get("mechanism"))
     dataset, notes = _dataset(config)
     initial = dict(config.get("initial", {}))
-    if config.get("age"):
+    evidence = None
+    if config.get("evidence"):
+        from ..mbma.calibration import evidence_objective
+        from ..mbma.objective import CALIBRATION_KINDS
+
+        spec = config["evidence"]
+        evidence, skipped = evidence_objective(
+            spec["therapy"], config.get("mechanism") or "transient", spec.get("calibrate", CALIBRATION_KINDS),
+            spec.get("effects", "preclinical_pooled_effects"), spec.get("designs", "preclinical_designs"))
+        if config["species"] not in evidence.models:
+            raise ParameterError(f"{config['name']}: species {config['species']!r} has no design in the evidence "
+                                 f"(species with designs: {', '.join(sorted(evidence.models))})")
+        model = evidence.models[config["species"]]
+        notes += [f"pooled effect {s['effect_id']} ({s['analyte']}, {s['subgroup']}) left out: {s['reason']}"
+                  for s in skipped]
+    if config.get("age") and dataset is not None:
         frame = dataset.frame.copy()
         for arm, age in config["age"].items():
             mask = (frame["arm"] == arm) | ((frame["study_id"] + "/" + frame["arm"]) == arm)
@@ -150,6 +180,7 @@ def run_config(path: str | Path, out: str | Path | None = None):
         method=config.get("method", "least_squares"), multistart=config.get("multistart", 0),
         seed=config.get("seed", 0), profiles=config.get("profiles", False),
         mcmc_steps=config.get("mcmc_steps", 0), mcmc_walkers=config.get("mcmc_walkers"), name=config["name"],
+        evidence=evidence,
     )
     result.warnings.extend(notes)
     result.config["description"] = config.get("description", "")
@@ -181,9 +212,17 @@ def write_outputs(result, folder: str | Path, model=None) -> list[Path]:
         plt.close(fig)
         written.append(folder / name)
 
-    if result.status != "failed":
+    if result.status != "failed" and result.observations:
         figure(result.plot(model, bands=30 if result.covariance is not None else 0), "fit.png")
         figure(result.plot_residuals(), "residuals.png")
+    elif result.status != "failed" and result.evidence and "error" not in result.evidence[0]:
+        import pandas as pd
+
+        from ..mbma.plots import plot_forest
+
+        table = pd.DataFrame(result.evidence)
+        table["predicted_lower"] = table["predicted_upper"] = table["predicted"]
+        figure(plot_forest(table, f"{result.config.get('name')}: published vs predicted pooled effects"), "fit.png")
     if result.profiles:
         figure(result.plot_profiles(), "profiles.png")
     if result.samples:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def fit(
     model: "Model",
-    data: "Dataset | str | Path | pd.DataFrame",
+    data: "Dataset | str | Path | pd.DataFrame | None",
     free: Sequence[str] | None = None,
     *,
     per_study: Sequence[str] = (),
@@ -54,6 +54,7 @@ def fit(
     jacobian: str = "fd",
     solver: str = "auto",
     name: str | None = None,
+    evidence: Any = None,
 ) -> FitResult:
     """Calibrate ``model`` to ``data``.
 
@@ -61,10 +62,10 @@ def fit(
     ----------
     model : Model
         With its parameter set (values outside ``free`` stay fixed).
-    data : Dataset, path or DataFrame
+    data : Dataset, path, DataFrame or None
         In the documented format (:func:`poi_ode.read_dataset`); one species. A relative value
         (unit ``%`` or ``fold`` with a ``reference_arm``) is predicted as the simulated value of
-        its arm over that of the reference arm at the same day.
+        its arm over that of the reference arm at the same day. None: fit ``evidence`` alone.
     free : list of str, optional
         Parameters to estimate, shared by all studies. Default: :func:`default_free`.
     per_study, per_arm, per_subject : list of str
@@ -112,6 +113,11 @@ def fit(
         If ``mcmc_steps`` > 0, sample the posterior with emcee through lmfit (seeded with
         ``seed``; needs the ``mcmc`` extra), starting at the estimate; samples are stored in
         ``result.samples`` and give the intervals (2.5-97.5 percentiles).
+    evidence : EvidenceObjective, optional
+        Published pooled effects (:class:`poi_ode.mbma.EvidenceObjective`) entered as likelihood
+        terms next to the data: each adds ``(predicted - published) / SE`` and each analyte its
+        within-group spread ``cv_<analyte>`` (a free parameter with a prior). Shared free
+        parameters apply to every species model of the objective.
 
     Returns
     -------
@@ -126,11 +132,13 @@ def fit(
         raise ParameterError(f"solver must be one of {SOLVERS}, not {solver!r}")
     if int(multistart) != multistart or multistart < 0:
         raise ParameterError(f"multistart must be a whole number >= 0, got {multistart!r}")
-    dataset = data if isinstance(data, Dataset) else read_dataset(data)
+    if data is None and evidence is None:
+        raise ParameterError("fit needs data, evidence or both")
+    dataset = Dataset.empty() if data is None else data if isinstance(data, Dataset) else read_dataset(data)
     dataset, excluded = exclude_rows(dataset, exclude)
     t0 = time.perf_counter()
     problem = FitProblem.build(model, dataset, free, per_study, priors, error_model, sigma, regimens, initial, scales,
-                               per_arm, per_subject, use_set_priors)
+                               per_arm, per_subject, use_set_priors, evidence)
     problem.solver = solver
     problem.excluded[:0] = excluded
     lo, hi = problem.bounds()
@@ -149,7 +157,8 @@ def fit(
         except (PoiOdeError, ValueError, np.linalg.LinAlgError) as exc:
             runs.append(dict(start=start.tolist(), theta=None, chi2=math.inf, success=False, message=str(exc), nfev=0))
     best = min(runs, key=lambda r: r["chi2"])
-    result = _assemble(problem, best, runs, method, time.perf_counter() - t0, name or dataset.name, jacobian)
+    label = name or (dataset.name if data is not None else "evidence")
+    result = _assemble(problem, best, runs, method, time.perf_counter() - t0, label, jacobian)
     if exclude:
         result.config["excluded_rows"] = sorted({int(r) for r in exclude})
     if profiles and result.status != "failed":
@@ -222,7 +231,7 @@ def _assemble(problem: FitProblem, best: dict, runs: list[dict], method: str, wa
         pass
     res = problem.residuals(theta)
     chi2 = float(res @ res)
-    n_obs = int(problem.used.sum())
+    n_obs = int(problem.used.sum()) + problem.n_evidence
     k = len(problem.free)
     jac = np.full((len(res), k), np.nan)
     if status != "failed":
@@ -300,19 +309,30 @@ def _assemble(problem: FitProblem, best: dict, runs: list[dict], method: str, wa
         reduced_chi2=chi2 / dof if dof > 0 else None, observations=observations, goodness_of_fit=gof,
         config=_config(problem, name), n_evaluations=problem.n_evaluations,
         n_failed_simulations=problem.n_failures, wall_time_s=wall, warnings=warn, multistart=runs,
-        profiles={}, samples=None, singular_values=sv,
+        profiles={}, samples=None, singular_values=sv, evidence=_evidence_table(problem, theta),
     )
     return FitResult.from_dict(_clean(raw))
 
 
 def _data_only_se(jac: np.ndarray, problem: FitProblem, j: int) -> float:
     """Standard error of parameter j from the data rows alone (without prior rows)."""
-    rows = jac[: int(problem.used.sum())]
+    rows = jac[: int(problem.used.sum()) + problem.n_evidence]
     fim = rows.T @ rows
     try:
         return float(np.sqrt(np.linalg.inv(fim)[j, j]))
     except np.linalg.LinAlgError:
         return math.inf
+
+
+def _evidence_table(problem: FitProblem, theta: np.ndarray) -> list[dict[str, Any]]:
+    """Published and predicted pooled effect of every evidence target at ``theta`` (empty without evidence)."""
+    if problem.evidence is None:
+        return []
+    values, cv = problem.evidence_values(theta)
+    try:
+        return problem.evidence.table(values, cv).to_dict("records")
+    except PoiOdeError as exc:
+        return [dict(error=str(exc))]
 
 
 def _observation_table(problem: FitProblem, pred: np.ndarray, res: np.ndarray):

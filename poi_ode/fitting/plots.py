@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..simulate import DAYS_PER_YEAR
+from .result import is_nuisance
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
@@ -31,7 +32,7 @@ def _curves(result: "FitResult", model: "Model", values: dict[str, float], arm: 
 
     base = model.parameter_set.with_values(result.config["fixed_parameters"])
     own = {p.name: values[p.key] for p in result.parameters
-           if not p.name.startswith("scale_") and p.scope in arm["scopes"]}
+           if not is_nuisance(p.name) and p.scope in arm["scopes"]}
     pset = base.with_values(own)
     initial = arm["initial"]
     if initial in ("first_observation", "given"):

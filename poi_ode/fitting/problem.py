@@ -16,6 +16,7 @@ from ..errors import AssayScaleWarning, ParameterError, PoiOdeError
 from ..observe import observable
 from ..parameters import ParameterSet
 from ..simulate import DAYS_PER_YEAR, initial_state, simulate, start_age
+from .result import is_nuisance
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -168,6 +169,7 @@ class FitProblem:
     atol: float = 1e-12
     max_steps: int = 100_000  # solver step budget per segment between doses
     solver: str = "auto"  # simulate(method=...) of the residuals; forward sensitivities use odeint regardless
+    evidence: Any = None  # an EvidenceObjective: published pooled effects as likelihood terms
     n_evaluations: int = 0
     n_failures: int = 0
     last_failure: str = ""
@@ -189,6 +191,7 @@ class FitProblem:
         per_arm: Sequence[str] = (),
         per_subject: Sequence[str] = (),
         use_set_priors: bool = True,
+        evidence: Any = None,
     ) -> "FitProblem":
         if model.parameter_set is None:
             raise ParameterError("fit needs a model with a parameter set (use load_model)")
@@ -228,6 +231,8 @@ class FitProblem:
                 if unknown:
                     raise ParameterError(f"{what} names {', '.join(map(repr, unknown))}, not an arm of the data; "
                                          f"arms: {', '.join(sorted(known_arms))}")
+        if free is None and evidence is not None and not len(dataset):
+            raise ParameterError("a fit to summary-level evidence alone needs free=[...] parameter names")
         names = list(free) if free is not None else default_free(model, dataset, arm_regimens)
         if not names and not (per_study or per_arm or per_subject):
             raise ParameterError("nothing to fit: give free=[...] parameter names")
@@ -276,6 +281,9 @@ class FitProblem:
             for study in dict.fromkeys(measured):
                 free_params.append(FreeParameter(f"scale_{analyte}", study, "1", "log", -3.0, 3.0, 0.0, (0.0, 1.0),
                                                  (1e-3, 1e3)))
+
+        if evidence is not None:
+            free_params.extend(spread_parameters(evidence.analytes))
 
         observed = frame["value_std"].to_numpy(float)
         censored = np.array([{"below": -1, "above": 1}.get(c, 0) for c in frame["censored"]])
@@ -380,7 +388,7 @@ class FitProblem:
                     excluded.append(f"row {int(frame['row'].iloc[row])} ({arm.label}, day 0, "
                                     f"{frame['analyte'].iloc[row]}): sets the initial state, not fitted")
         problem = cls(model, dataset, base, free_params, arms, error_model, observed, sig, censored, source,
-                      used, excluded, notes)
+                      used, excluded, notes, evidence=evidence)
         if error_model == "lognormal":
             zero = np.flatnonzero((observed <= 0) & (censored == 0))
             if zero.size:
@@ -400,7 +408,7 @@ class FitProblem:
 
     def parameter_sets(self, theta: np.ndarray) -> dict[str, ParameterSet]:
         """Parameter set per simulation unit (shared values, then study, arm and subject values)."""
-        model_values = [(f, f.to_value(t)) for f, t in zip(self.free, theta) if not f.name.startswith("scale_")]
+        model_values = [(f, f.to_value(t)) for f, t in zip(self.free, theta) if not is_nuisance(f.name)]
         base = self.base.with_values({f.name: v for f, v in model_values if f.scope == "shared"})
         out = {}
         for arm in self.arms:
@@ -520,7 +528,32 @@ class FitProblem:
         res[failed] = PENALTY
         res = res[self.used]
         priors = [(t - f.prior[0]) / f.prior[1] for f, t in zip(self.free, theta) if f.prior is not None]
-        return np.concatenate([res, np.array(priors, dtype=float)])
+        return np.concatenate([res, self.evidence_residuals(theta), np.array(priors, dtype=float)])
+
+    def evidence_values(self, theta: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
+        """Shared model parameter values and within-group spreads (``cv_<analyte>``) at ``theta``."""
+        values = {f.name: f.to_value(t) for f, t in zip(self.free, theta)
+                  if f.scope == "shared" and not is_nuisance(f.name)}
+        cv = {f.name.removeprefix("cv_"): f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("cv_")}
+        return values, cv
+
+    def evidence_residuals(self, theta: np.ndarray) -> np.ndarray:
+        """Residuals of the published pooled effects (none without evidence); a failed simulation is penalised."""
+        if self.evidence is None:
+            return np.empty(0)
+        values, cv = self.evidence_values(theta)
+        try:
+            r = np.asarray(self.evidence.residuals(values, cv), float)
+        except PoiOdeError as exc:
+            self.n_failures += 1
+            self.last_failure = f"evidence: {exc}"
+            return np.full(self.n_evidence, PENALTY)
+        return np.where(np.isfinite(r), r, PENALTY)
+
+    @property
+    def n_evidence(self) -> int:
+        """Published pooled effects in the likelihood."""
+        return 0 if self.evidence is None else len(self.evidence.fitted)
 
     def jacobian(self, theta: np.ndarray) -> np.ndarray | None:
         """Analytic Jacobian of :meth:`residuals` from forward sensitivities (None: use differences).
@@ -534,6 +567,8 @@ class FitProblem:
 
         if any(r is not None for arm in self.arms for r in arm.references):
             return None  # relative values: the quotient is differentiated by finite differences
+        if self.evidence is not None:
+            return None  # pooled effects: differentiated by finite differences
         psets = self.parameter_sets(theta)
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         n_obs = len(self.observed)
@@ -541,7 +576,7 @@ class FitProblem:
         mu = np.full(n_obs, np.nan)
         ln10 = np.log(10.0)
         for arm in self.arms:
-            cols = [j for j, f in enumerate(self.free) if not f.name.startswith("scale_") and f.scope in arm.scopes]
+            cols = [j for j, f in enumerate(self.free) if not is_nuisance(f.name) and f.scope in arm.scopes]
             names = [self.free[j].name for j in cols]
             pset = psets[arm.label]
             initial = arm.initial
@@ -601,6 +636,16 @@ class FitProblem:
     @property
     def n_priors(self) -> int:
         return sum(f.prior is not None for f in self.free)
+
+
+def spread_parameters(analytes: Sequence[str]) -> list[FreeParameter]:
+    """The within-group coefficient of variation ``cv_<analyte>`` of each analyte of summary-level evidence,
+    log-scale, with the prior and bounds of :data:`poi_ode.mbma.SPREAD_PRIOR`."""
+    from ..mbma.objective import SPREAD_PRIOR
+
+    lo, hi, med = (math.log10(SPREAD_PRIOR[k]) for k in ("lower", "upper", "median"))
+    return [FreeParameter(f"cv_{a}", "shared", "1", "log", lo, hi, med, (med, float(SPREAD_PRIOR["sd_log10"])),
+                          (SPREAD_PRIOR["lower"], SPREAD_PRIOR["upper"])) for a in analytes]
 
 
 def _dimensions(unit: str, other: str) -> str:

@@ -18,10 +18,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
     from ..parameters import ParameterSet
 
-__all__ = ["FitResult", "ParameterEstimate", "gaussian_draws", "jacobian_information", "FLAT_RTOL"]
+__all__ = ["FitResult", "ParameterEstimate", "is_nuisance", "NUISANCE_PREFIXES", "gaussian_draws",
+           "jacobian_information", "FLAT_RTOL"]
 
 Z95 = 1.959963984540054
 CHI2_95_1DF = 3.841458820694124
+
+NUISANCE_PREFIXES = ("scale_", "cv_")
+"""Free parameters that are not model parameters: assay scales (``scale_<analyte>``) and the within-group
+spreads of summary-level evidence (``cv_<analyte>``)."""
+
+
+def is_nuisance(name: str) -> bool:
+    """Whether a free parameter is a likelihood (nuisance) parameter rather than a model parameter."""
+    return name.startswith(NUISANCE_PREFIXES)
+
+
 @dataclass
 class ParameterEstimate:
     """One free parameter: estimate and 95% interval in the parameter set's unit."""
@@ -82,6 +94,8 @@ class FitResult:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     samples: dict[str, Any] | None = None
     singular_values: list[float] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    """Published and predicted pooled effects at the estimate (fits with summary-level evidence)."""
 
     # ----------------------------------------------------------------------------- access
     def __getitem__(self, key: str) -> ParameterEstimate:
@@ -108,7 +122,7 @@ class FitResult:
 
         new = dict(base.parameters)
         for p in self.parameters:
-            if p.name.startswith("scale_") or p.scope not in scopes:
+            if is_nuisance(p.name) or p.scope not in scopes:
                 continue
             old = base[p.name]
             ci = f", 95% CI {p.ci_low:.4g}-{p.ci_high:.4g}" if p.ci_low is not None and p.ci_high is not None else ""
@@ -166,9 +180,21 @@ class FitResult:
             if strong:
                 lines += ["",
                           "Strong correlations (|r| > 0.9): " + "; ".join(f"{a} ~ {b}: {r:+.2f}" for a, b, r in strong)]
-        lines += ["", "| study | analyte | n | chi2 | RMS std. residual |", "|---|---|---|---|---|"]
-        for g in self.goodness_of_fit:
-            lines.append(f"| {g['study']} | {g['analyte']} | {g['n']} | {g['chi2']:.3g} | {g['rms']:.3g} |")
+        if self.goodness_of_fit:
+            lines += ["", "| study | analyte | n | chi2 | RMS std. residual |", "|---|---|---|---|---|"]
+            for g in self.goodness_of_fit:
+                lines.append(f"| {g['study']} | {g['analyte']} | {g['n']} | {g['chi2']:.3g} | {g['rms']:.3g} |")
+        if self.evidence:
+            lines += ["", "Published pooled effects (SMD) and the prediction at the estimate:", "",
+                      "| analyte | subgroup | meta-analysis | published (95% CI) | predicted | in CI | fitted |",
+                      "|---|---|---|---|---|---|---|"]
+            for e in self.evidence:
+                if "error" in e:
+                    lines.append(f"| evidence could not be simulated: {e['error']} | | | | | | |")
+                    continue
+                lines.append(f"| {e['analyte']} | {e['subgroup']} | {e['meta_analysis']} | {e['published']:.3g} "
+                             f"({e['published_lower']:.3g} to {e['published_upper']:.3g}) | {e['predicted']:.3g} | "
+                             f"{'yes' if e['within_ci'] else 'no'} | {'no' if e['held_out'] else 'yes'} |")
         if self.warnings:
             lines += ["", "Warnings:", *[f"- {w}" for w in self.warnings]]
         return "\n".join(lines) + "\n"

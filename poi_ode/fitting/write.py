@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from ..parameters import load_parameter_set, parameter_file, rewrite_parameters
-from .result import FitResult
+from .result import FitResult, is_nuisance
 
 __all__ = ["write_fitted_parameters", "original_source"]
 
@@ -46,7 +46,7 @@ def write_fitted_parameters(fit: FitResult | str | Path, path: str | Path | None
     current = load_parameter_set(path)
     changes = {}
     for p in result.parameters:
-        if p.scope != "shared" or p.name.startswith("scale_"):
+        if p.scope != "shared" or is_nuisance(p.name):
             continue
         interval = (f"95% CI {p.ci_low:.4g}-{p.ci_high:.4g}" if p.ci_low is not None and p.ci_high is not None
                     else "no interval")

@@ -5,7 +5,7 @@ set; :func:`compose` builds a model from any modules, so a user can drop or repl
 
 The composition is in :mod:`~poi_ode.model.build`; this file only re-exports.
 """
-from .build import DEFAULT_MODULES, MODULE_BUILDERS, build_module, compose, load_model
+from .build import DEFAULT_MODULES, MODULE_BUILDERS, THERAPY_MECHANISMS, build_module, compose, load_model
 from .core import Assignment, DoseTarget, Flow, Input, Model, Module, ParameterDecl, State, sym
 from .insult import CHEMOTHERAPY_AGENTS
 
@@ -21,6 +21,7 @@ __all__ = [
     "sym",
     "MODULE_BUILDERS",
     "DEFAULT_MODULES",
+    "THERAPY_MECHANISMS",
     "build_module",
     "compose",
     "load_model",

@@ -13,6 +13,7 @@ from .follicles import follicle_module
 from .hormones import hormone_module
 from .insult import insult_module
 from .msc import msc_module
+from .niche import niche_module
 from .paracrine import paracrine_module
 from .responsiveness import responsiveness_module
 
@@ -31,6 +32,7 @@ MODULE_BUILDERS: dict[str, Callable[[Mapping[str, str], Mapping[str, Any]], Modu
     "exosome": lambda units, structure: exosome_module(),
     "paracrine": lambda units, structure: paracrine_module(),
     "cytokines": lambda units, structure: cytokine_module(),
+    "niche": lambda units, structure: niche_module(),
     "insult": lambda units, structure: insult_module(),
     "follicles": lambda units, structure: follicle_module(
         fsh_unit=_hormone_units(units)["fsh_unit"], compartments=structure.get("follicle_compartments")
@@ -45,7 +47,16 @@ structural choices of its parameter set (``[structure]``: ``follicle_compartment
 ``desensitisation_exponent``)."""
 
 DEFAULT_MODULES = ("msc", "exosome", "paracrine", "cytokines", "insult", "follicles", "hormones", "responsiveness")
-"""The full model, in state order."""
+"""The full model of the transient therapy mechanism, in state order."""
+
+THERAPY_MECHANISMS: dict[str, tuple[str, ...]] = {
+    "transient": DEFAULT_MODULES,
+    "niche_repair": (*DEFAULT_MODULES, "niche"),
+}
+"""Modules of each therapy mechanism (swappable): ``transient``, the paracrine signal acting while it lasts
+(protection from atresia and kill, activation); ``niche_repair``, the same signal also building a durable,
+saturable repair of the follicle niche (:func:`poi_ode.model.niche.niche_module`). A parameter set names its
+default in ``[structure] therapy_mechanism`` (``transient`` where it names none)."""
 
 
 def _structure(structure: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -53,8 +64,9 @@ def _structure(structure: Mapping[str, Any] | None) -> dict[str, Any]:
     out = dict(structure or {})
     if "follicle_compartments" in out:
         out["follicle_compartments"] = {k: v for k, v in out["follicle_compartments"].items() if k != "source"}
-    if isinstance(out.get("desensitisation_exponent"), Mapping):
-        out["desensitisation_exponent"] = out["desensitisation_exponent"]["value"]
+    for key in ("desensitisation_exponent", "therapy_mechanism"):
+        if isinstance(out.get(key), Mapping):
+            out[key] = out[key]["value"]
     return out
 
 
@@ -80,6 +92,7 @@ def load_model(
     species: str = "human",
     modules: Sequence[Module | str] | None = None,
     parameters: "str | None" = None,
+    mechanism: str | None = None,
 ) -> Model:
     """Load the model of a species with its parameter set attached.
 
@@ -92,6 +105,9 @@ def load_model(
         their neutral values.
     parameters : str, optional
         Path of another parameter TOML file (default: the bundled set of ``species``).
+    mechanism : str, optional
+        Therapy mechanism, a key of :data:`THERAPY_MECHANISMS` (default: the set's
+        ``[structure] therapy_mechanism``, else ``"transient"``); not with ``modules``.
 
     Returns
     -------
@@ -102,7 +118,15 @@ def load_model(
     from ..parameters import load_parameter_set
 
     pset = load_parameter_set(parameters or species)
-    model = compose(modules or DEFAULT_MODULES, name=pset.species, units=pset.info.get("units", {}),
+    structure = _structure(pset.info.get("structure", {}))
+    if modules is not None and mechanism is not None:
+        raise ModelError("give modules or a therapy mechanism, not both")
+    if modules is None:
+        chosen = mechanism or structure.get("therapy_mechanism", "transient")
+        if chosen not in THERAPY_MECHANISMS:
+            raise ModelError(f"unknown therapy mechanism {chosen!r}; known: {', '.join(THERAPY_MECHANISMS)}")
+        modules = THERAPY_MECHANISMS[chosen]
+    model = compose(modules, name=pset.species, units=pset.info.get("units", {}),
                     structure=pset.info.get("structure", {}))
     model.attach(pset)
     return model

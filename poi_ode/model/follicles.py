@@ -82,6 +82,7 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     kill = m.input("cytotoxic_kill", 0, "1/day", "primordial kill rate by chemotherapy (insult module)")
     R = m.input("R_FSH", 1, "1", "FSH responsiveness of antral follicles (responsiveness module)")
     kill_g = m.input("cytotoxic_kill_growing", 0, "1/day", "growing-follicle kill rate by chemotherapy (insult module)")
+    niche = m.input("niche_atresia_factor", 1, "1", "atresia relative to an unrepaired niche (niche module)")
 
     k_act = m.param("k_act", "1/day", "primordial activation rate constant at the reference AMH signal",
                     r"k_{\mathrm{act}}")
@@ -138,7 +139,7 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     protect = 1 - p_max * Phi
     atr_mod = m.assign(
         "atresia_modifier",
-        (1 + a_C * C_pro) / (1 + a_C) * (1 + a_D * D) * protect,
+        (1 + a_C * C_pro) / (1 + a_C) * (1 + a_D * D) * protect * niche,
         "1",
         "atresia relative to the healthy reference",
         r"h_{\mathrm{atr}}",

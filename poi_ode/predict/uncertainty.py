@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import ParameterError
+from ..fitting.result import is_nuisance
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..fitting.result import FitResult
@@ -62,7 +63,7 @@ def draw_parameters(
     if kind == "fit":
         if result is None:
             raise ParameterError("uncertainty='fit' needs a FitResult (or use 'assumptions' or 'population')")
-        params = [p for p in result.parameters if p.scope == "shared" and not p.name.startswith("scale_")]
+        params = [p for p in result.parameters if p.scope == "shared" and not is_nuisance(p.name)]
         if result.samples:
             names = result.samples["names"]
             values = np.array(result.samples["values"])
