@@ -612,13 +612,25 @@ def _gsa_summary(result, args, command: str, files: list[str]) -> str:
 
 
 def _datasets(name: str | None) -> list[Path]:
-    from .data import list_datasets, load_dataset, provenance_columns
+    from .data import dataset_kinds, list_datasets, load_dataset, load_pooled_effects, provenance_columns
 
+    kinds = dataset_kinds()
     if name is None:
         for n in list_datasets():
+            if kinds[n] == "pooled_effects":
+                p = load_pooled_effects(n)
+                print(f"{n} (pooled effects): {len(p)} rows; meta-analyses "
+                      f"{', '.join(dict.fromkeys(p['meta_analysis']))}; analytes "
+                      f"{', '.join(sorted(set(p['analyte'])))}")
+                continue
             d = load_dataset(n)
             print(f"{n}: {len(d)} rows; studies {', '.join(d.studies)}; analytes "
                   f"{', '.join(sorted(set(d.frame['analyte'])))}")
+        return []
+    if kinds.get(name) == "pooled_effects":
+        cols = ["effect_id", "measure", "estimate", "ci_low", "ci_high", "k_studies", "I2_percent", "confidence",
+                "flag"]
+        print(load_pooled_effects(name)[cols].to_string(index=False))
         return []
     d = load_dataset(name)
     cols = ["study_id", "arm", "time_days", "analyte", "statistic", "value", "unit", "n", "spread_type", "spread",

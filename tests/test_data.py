@@ -33,7 +33,7 @@ def _frame(text: str) -> pd.DataFrame:
 
 def test_bundled_datasets_keep_every_provenance_column():
     assert set(list_datasets()) >= {"clinical_secondary", "griesinger2012_amh_elimination"}
-    for name in list_datasets():
+    for name in list_datasets(kind="observations"):  # pooled effects: tests/test_pooled.py
         d = load_dataset(name)
         for col in ("citation", "doi_or_pmcid", "source_location", "confidence", "notes", "population", "condition"):
             assert col in provenance_columns(d), (name, col)
@@ -46,7 +46,7 @@ def test_bundled_datasets_equal_the_curated_files():
     (the sets converted from shared/evidence by code are checked in test_evidence.py)."""
     from poi_ode.data.evidence import CONVERTED_DATASETS
 
-    for name in list_datasets():
+    for name in list_datasets(kind="observations"):  # pooled effects: tests/test_pooled.py
         if name in CONVERTED_DATASETS:
             continue
         bundled = Path(po.data.__file__).parent / "bundled" / f"{name}.csv"

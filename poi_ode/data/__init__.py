@@ -32,7 +32,9 @@ and units of the species' model.
 The code is in modules named for what they do: :mod:`~poi_ode.data.schema` (columns, cells, regimens),
 :mod:`~poi_ode.data.analytes` (analytes and units), :mod:`~poi_ode.data.checks` (validation),
 :mod:`~poi_ode.data.reading` (:func:`read_dataset`, :class:`Dataset`), :mod:`~poi_ode.data.catalogue` (the
-shipped datasets), :mod:`~poi_ode.data.digitized` (:func:`read_digitized`); this file only re-exports them.
+shipped datasets), :mod:`~poi_ode.data.digitized` (:func:`read_digitized`), :mod:`~poi_ode.data.pooled`
+(:func:`read_pooled_effects`: summary-level effects of meta-analyses, a data kind of its own); this file only
+re-exports them.
 """
 from . import plausibility
 from .analytes import (
@@ -47,9 +49,20 @@ from .analytes import (
     relative_factor,
     standard_unit,
 )
-from .catalogue import BUNDLED, list_datasets, load_dataset
+from .catalogue import BUNDLED, DATASET_KINDS, dataset_kinds, list_datasets, load_dataset, load_pooled_effects
 from .checks import is_age_axis, validate
 from .digitized import read_digitized
+from .pooled import (
+    MEASURES,
+    POOLED_ANALYTES,
+    POOLED_COLUMNS,
+    POOLED_REQUIRED,
+    POOLING,
+    SUBGROUP_KINDS,
+    PooledEffectsError,
+    is_pooled_effects,
+    read_pooled_effects,
+)
 from .reading import MAX_FILE_BYTES, Dataset, iter_arms, provenance_columns, read_dataset
 from .schema import (
     ARM,
@@ -77,6 +90,10 @@ __all__ = [
     "validate",
     "list_datasets",
     "load_dataset",
+    "dataset_kinds",
+    "load_pooled_effects",
+    "read_pooled_effects",
+    "PooledEffectsError",
     "read_digitized",
     "parse_regimen",
     "is_age_axis",
