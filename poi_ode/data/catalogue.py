@@ -13,9 +13,11 @@ def list_datasets() -> list[str]:
     """Names of the bundled published datasets.
 
     Every ``*.csv`` of the bundled folder except the converters' ledgers of skipped rows
-    (``*_skipped.csv``), which record what was left out and why and are not datasets.
+    (``*_skipped.csv``), which record what was left out and why, and the design tables
+    (``*_designs.csv``, read by :func:`poi_ode.mbma.load_designs`), which describe studies, not
+    observations: neither is a dataset.
     """
-    return sorted(p.stem for p in BUNDLED.glob("*.csv") if not p.stem.endswith("_skipped"))
+    return sorted(p.stem for p in BUNDLED.glob("*.csv") if not p.stem.endswith(("_skipped", "_designs")))
 
 
 def load_dataset(name: str) -> Dataset:
