@@ -35,14 +35,16 @@ def _kind(path: Path) -> str:
 
 def dataset_kinds() -> dict[str, str]:
     """Every bundled dataset's name and kind (``"observations"`` or ``"pooled_effects"``), sorted by name."""
-    return {p.stem: _kind(p) for p in sorted(BUNDLED.glob("*.csv")) if not p.stem.endswith("_skipped")}
+    return {p.stem: _kind(p) for p in sorted(BUNDLED.glob("*.csv")) if not p.stem.endswith(("_skipped", "_designs"))}
 
 
 def list_datasets(kind: str | None = None) -> list[str]:
     """Names of the bundled published datasets, of every kind or of one.
 
     Every ``*.csv`` of the bundled folder except the converters' ledgers of skipped rows
-    (``*_skipped.csv``), which record what was left out and why and are not datasets.
+    (``*_skipped.csv``), which record what was left out and why, and the design tables
+    (``*_designs.csv``, read by :func:`poi_ode.mbma.load_designs`), which describe studies, not
+    observations: neither is a dataset.
 
     Parameters
     ----------

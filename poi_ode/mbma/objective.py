@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .designs import Design
 
 __all__ = ["EffectTarget", "EvidenceObjective", "member_designs", "build_targets", "study_effect", "SPREAD_PRIOR",
+           "control_parameters",
            "ANALYTE_VARIABLES", "CALIBRATION_KINDS"]
 
 ANALYTE_VARIABLES: dict[str, str] = {
@@ -181,8 +182,8 @@ def build_targets(effects: "pd.DataFrame", designs: Sequence["Design"],
             reason = f"measure {row['measure']} is not a standardised mean difference"
         elif variable is None:
             reason = f"analyte {row['analyte']!r} is not in the model"
-        elif str(row["pooling"]) not in ("random", "fixed"):
-            reason = f"pooling model {row['pooling']!r} not stated: the weights cannot be reproduced"
+        elif str(row["pooling"]) not in ("random", "fixed", "not stated"):
+            reason = f"pooling model {row['pooling']!r} is not random or fixed effects"
         members: list[Design] = []
         if not reason:
             members, how = member_designs(row, designs)
@@ -194,9 +195,14 @@ def build_targets(effects: "pd.DataFrame", designs: Sequence["Design"],
             continue
         i2 = float(row["I2_percent"]) if str(row.get("I2_percent", "")) not in ("", "nan") else math.nan
         k = row.get("k_studies")
+        pooling = str(row["pooling"])
+        if pooling == "not stated":
+            pooling = "random"
+            how += ("; pooling not stated in the source, taken as random effects (DerSimonian-Laird), the model of "
+                    "every pooled row of this field that states one")
         targets.append(EffectTarget(
             eid, str(row["therapy"]), str(row["analyte"]), str(row["subgroup"]), str(row["subgroup_kind"]),
-            str(row.get("subgroup_value", "") or ""), str(row["measure"]), str(row["pooling"]),
+            str(row.get("subgroup_value", "") or ""), str(row["measure"]), pooling,
             float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"]), i2,
             int(k) if k is not None and str(k) not in ("", "nan") else 0, tuple(members), str(variable),
             str(row["subgroup_kind"]) not in kinds, how, str(row.get("meta_analysis", "") or "")))
@@ -224,6 +230,10 @@ def study_effect(treated: float, control: float, cv: float, n_treated: int, n_co
     return g, smd_variance(g, n_treated, n_control)
 
 
+DEFAULT_GROUP_SIZE = ("a design that prints no group size counts the median printed group size of the designs of "
+                      "the objective (8 animals if none prints one): it sets the design's weight, not its effect")
+"""How a missing group size is filled."""
+
 THERAPY_STATE_PREFIXES = ("M_", "X_")
 """States of the therapy (cells and vesicles by compartment); with the paracrine signal ``P`` and the niche
 repair ``N_niche`` they stay at 0 in an arm without therapy."""
@@ -239,10 +249,10 @@ def control_parameters(model: "Model") -> frozenset[str]:
     cached = getattr(model, "_control_parameters", None)
     if cached is not None:
         return cached
-    import sympy as sp
+    from ..model.core import sym
 
     therapy = [s.name for s in model.states if s.name.startswith(THERAPY_STATE_PREFIXES) or s.name in ("P", "N_niche")]
-    zero = {sp.Symbol(n): 0 for n in therapy}
+    zero = {sym(n): 0 for n in therapy}
     names = set(model.parameter_names)
     used: set[str] = set()
     exprs = [*model.rhs_expressions(), *model.output_expressions().values()]
@@ -283,6 +293,15 @@ class EvidenceObjective:
     fit_held_out: bool = False
     _cache: dict[tuple, dict[str, dict[str, tuple[float, float]]]] = field(default_factory=dict, repr=False)
     _controls: dict[tuple, Any] = field(default_factory=dict, repr=False)
+    group_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Animals per group (treated, control) of each design: as printed, else :data:`DEFAULT_GROUP_SIZE`'s rule."""
+
+    def __post_init__(self) -> None:
+        designs = self.designs()
+        printed = [int(n) for d in designs for n in (d.n_treated, d.n_control) if n]
+        default = int(np.median(printed)) if printed else 8
+        for d in designs:
+            self.group_sizes.setdefault(d.design_id, (int(d.n_treated or default), int(d.n_control or default)))
 
     @property
     def analytes(self) -> list[str]:
@@ -314,7 +333,6 @@ class EvidenceObjective:
         values : mapping
             Model parameter values (the species' own units) applied to every species' set.
         """
-        from ..simulate import simulate_batch
 
         key = tuple(sorted(values.items()))
         if key in self._cache:
@@ -376,7 +394,7 @@ class EvidenceObjective:
             g, v = [], []
             for d in t.designs:
                 y_t, y_c = sims[d.design_id][t.variable]
-                gi, vi = study_effect(y_t, y_c, cv[t.analyte], int(d.n_treated), int(d.n_control))
+                gi, vi = study_effect(y_t, y_c, cv[t.analyte], *self.group_sizes[d.design_id])
                 g.append(gi)
                 v.append(vi)
             if t.pooling == "random" and len(g) > 1 and math.isfinite(t.I2):
@@ -400,7 +418,8 @@ class EvidenceObjective:
         pooled = self.pooled(values, cv)
         rows = []
         for t, p in zip(self.targets, pooled):
-            rows.append(dict(effect_id=t.effect_id, meta_analysis=t.meta_analysis, therapy=t.therapy, analyte=t.analyte, subgroup=t.subgroup,
+            rows.append(dict(effect_id=t.effect_id, meta_analysis=t.meta_analysis, therapy=t.therapy,
+                             analyte=t.analyte, subgroup=t.subgroup,
                              subgroup_kind=t.subgroup_kind, measure=t.measure, pooling=t.pooling,
                              published=t.estimate, published_lower=t.ci_low, published_upper=t.ci_high,
                              predicted=p.estimate, k_published=t.k_published, k_designs=len(t.designs),

@@ -14,8 +14,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .._files import atomic_path, write_atomic
-from .calibration import HELD_OUT_KINDS, MECHANISM_FREE, MechanismFit, calibrate, compare_mechanisms, \
-    evidence_objective, prediction_band
+from .calibration import (
+    HELD_OUT_KINDS,
+    MECHANISM_FREE,
+    MechanismFit,
+    calibrate,
+    compare_mechanisms,
+    evidence_objective,
+    prediction_band,
+)
 from .objective import CALIBRATION_KINDS, SPREAD_PRIOR
 
 __all__ = ["run_evidence", "EVIDENCE_COLUMNS", "THERAPIES", "MUST_SHOW_ANALYTES", "coverage_of_must_show"]
