@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import PoiOdeError
-from ..mbma.designs import DESIGN_COLUMNS, THERAPY_UNITS, compute_defaults, format_schedule, parse_schedule
+from ..mbma.designs import ANALYTES, DESIGN_COLUMNS, THERAPY_UNITS, compute_defaults, format_schedule, parse_schedule
 
 __all__ = ["convert_designs", "DesignConversionError", "DESIGNS_NAME", "SKIPPED_FILE", "MSC_SHEET", "EV_SHEET",
            "AS_PRINTED", "SKIPPED_COLUMNS", "main"]
@@ -328,7 +328,7 @@ def _timing(timing_text: str, sampling_text: str | None) -> dict:
     return out
 
 
-_MODEL_ANALYTES = ("E2", "FSH", "AMH", "InhB", "primordial", "primary", "secondary", "antral")
+_MODEL_ANALYTES = ANALYTES
 _FOLLICLE_CLASSES = ("primordial", "primary", "secondary", "antral")
 
 
@@ -428,7 +428,7 @@ def _parse(ev: dict[str, str], sheet: str) -> dict:
     row.update(_agents_named=chemo["named"], _chemo_routes=chemo["routes"], _items=chemo["items"], _schedule="",
                _unnamed=chemo.get("unnamed", False), _route=route, _delays=timing["delays"],
                _followups=timing["followups"], _offsets=dose["offsets"], _flags=flags, _remarks=remarks,
-               _defaulted=[], _missing=[])
+               _defaulted=[], _missing=[], _repaired=bool(ev["_extra"]))
     if len(timing["delays"]) > 1:
         first = timing["delays"][0]
         row["_offsets"] = [d - first for d in timing["delays"]]
@@ -595,7 +595,7 @@ def convert_designs(evidence_dir: str | Path, out_dir: str | Path) -> list[Path]
             ledger.append(dict(evidence_file=r["evidence_file"], evidence_row=r["evidence_row"], study_id=r["study_id"],
                                design_id=r["design_id"], decision="kept, fields flagged",
                                reason="; ".join(f"{k}: {v}" for k, v in r["_flags"].items())))
-        if r["evidence_row"] and "joined back into notes" in r["notes"]:
+        if r["_repaired"]:
             ledger.append(dict(evidence_file=r["evidence_file"], evidence_row=r["evidence_row"], study_id=r["study_id"],
                                design_id=r["design_id"], decision="kept, notes repaired",
                                reason="more fields than the header: extra fields joined back into notes"))
