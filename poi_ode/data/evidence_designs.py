@@ -32,7 +32,8 @@ Rules (each applied by code; the row's ``notes`` get the remark after `` || conv
   from MSCs.
 * Repeated study ids: the same study read from two sources. The later row is kept with ``design_id``
   ``<study_id>_row<N>`` and ``duplicate_of`` naming the first; a row the sheet says "complements" another
-  is a duplicate of it; a row another row "supersedes" is skipped. Duplicates are left out of the counts
+  is a duplicate of it, and so is a review-table row whose notes say it "matches the design of" a study
+  of the same sheet (agent and cell type named in the sentence); a row another row "supersedes" is skipped. Duplicates are left out of the counts
   of the defaults.
 
 Run ``python -m poi_ode.data.evidence_designs [EVIDENCE_DIR] [OUT_DIR]`` from the repository root
@@ -464,6 +465,16 @@ def _mark_duplicates(rows: list[dict], ledger: list[dict]) -> list[dict]:
         if m and (r["evidence_file"], m.group(1)) in first:
             r["duplicate_of"] = first[(r["evidence_file"], m.group(1))]["design_id"]
             r["_remarks"].append(f"the notes say it complements {m.group(1)}: duplicate_of {r['duplicate_of']}")
+        # "the cisplatin MenSC row matches the design of ... (s13287-016-0458-1)": that row of a review table is the
+        # named study's design
+        m = re.search(r"the (\w+) (\w+) row matches the design of [^(]*\(([^)]+)\)", r["notes"])
+        named = [o for o in rows if o is not r and o["evidence_file"] == r["evidence_file"] and m
+                 and m.group(3) in o["study_id"]]
+        if m and len(named) == 1 and not r["duplicate_of"] and m.group(1) in r["chemo_as_printed"] \
+                and m.group(2) in r["cell_type"]:
+            r["duplicate_of"] = named[0]["design_id"]
+            r["_remarks"].append(f"the notes say this row matches the design of {m.group(3)}: duplicate_of "
+                                 f"{r['duplicate_of']}")
         if r["duplicate_of"]:
             ledger.append(dict(evidence_file=r["evidence_file"], evidence_row=r["evidence_row"], study_id=r["study_id"],
                                design_id=r["design_id"], decision="kept, duplicate",
