@@ -33,8 +33,8 @@ Rules (each applied by code; the row's ``notes`` get the remark after `` || conv
 * Repeated study ids: the same study read from two sources. The later row is kept with ``design_id``
   ``<study_id>_row<N>`` and ``duplicate_of`` naming the first; a row the sheet says "complements" another
   is a duplicate of it, and so is a review-table row whose notes say it "matches the design of" a study
-  of the same sheet (agent and cell type named in the sentence); a row another row "supersedes" is skipped. Duplicates are left out of the counts
-  of the defaults.
+  of the same sheet (agent and cell type named in the sentence); a row another row "supersedes" is
+  skipped. Duplicates are left out of the counts of the defaults.
 
 Run ``python -m poi_ode.data.evidence_designs [EVIDENCE_DIR] [OUT_DIR]`` from the repository root
 (defaults: ``../shared/evidence`` and the package's ``poi_ode/data/bundled/``).
