@@ -288,6 +288,7 @@ def _write_table(tmp_path: Path, edit) -> Path:
     ("cell_dose_unit", "mg", "is not the msc unit 'cells'"),
     ("sampling_day", "3", "is not after treatment_day"),
     ("defaulted_fields", "colour", "unknown field(s) colour"),
+    ("analytes", "E2;LH", "unknown analyte(s) LH"),
 ])
 def test_bad_rows_are_errors_naming_row_design_and_column(tmp_path, column, value, message):
     def edit(rows):
@@ -324,3 +325,10 @@ def test_a_sheet_with_an_unknown_scope_or_without_a_column_stops_the_converter(t
     (tmp_path / MSC_SHEET).write_text(lines[0].replace(",route,", ",way,") + lines[1], encoding="utf-8")
     with pytest.raises(DesignConversionError, match="columns missing: route"):
         convert_designs(tmp_path, tmp_path / "out")
+
+
+def test_bundled_readme_counts_match_the_design_files():
+    readme = (BUNDLED / "README.md").read_text(encoding="utf-8")
+    for name in ("preclinical_designs.csv", SKIPPED_FILE):
+        m = re.search(rf"^\| {re.escape(name)} \|.*\| (\d+) \|$", readme, re.M)
+        assert m and int(m.group(1)) == len(_rows(BUNDLED / name)), name

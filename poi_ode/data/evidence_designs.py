@@ -32,8 +32,9 @@ Rules (each applied by code; the row's ``notes`` get the remark after `` || conv
   from MSCs.
 * Repeated study ids: the same study read from two sources. The later row is kept with ``design_id``
   ``<study_id>_row<N>`` and ``duplicate_of`` naming the first; a row the sheet says "complements" another
-  is a duplicate of it; a row another row "supersedes" is skipped. Duplicates are left out of the counts
-  of the defaults.
+  is a duplicate of it, and so is a review-table row whose notes say it "matches the design of" a study
+  of the same sheet (agent and cell type named in the sentence); a row another row "supersedes" is
+  skipped. Duplicates are left out of the counts of the defaults.
 
 Run ``python -m poi_ode.data.evidence_designs [EVIDENCE_DIR] [OUT_DIR]`` from the repository root
 (defaults: ``../shared/evidence`` and the package's ``poi_ode/data/bundled/``).
@@ -47,7 +48,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import PoiOdeError
-from ..mbma.designs import DESIGN_COLUMNS, THERAPY_UNITS, compute_defaults, format_schedule, parse_schedule
+from ..mbma.designs import ANALYTES, DESIGN_COLUMNS, THERAPY_UNITS, compute_defaults, format_schedule, parse_schedule
 
 __all__ = ["convert_designs", "DesignConversionError", "DESIGNS_NAME", "SKIPPED_FILE", "MSC_SHEET", "EV_SHEET",
            "AS_PRINTED", "SKIPPED_COLUMNS", "main"]
@@ -328,7 +329,7 @@ def _timing(timing_text: str, sampling_text: str | None) -> dict:
     return out
 
 
-_MODEL_ANALYTES = ("E2", "FSH", "AMH", "InhB", "primordial", "primary", "secondary", "antral")
+_MODEL_ANALYTES = ANALYTES
 _FOLLICLE_CLASSES = ("primordial", "primary", "secondary", "antral")
 
 
@@ -428,7 +429,7 @@ def _parse(ev: dict[str, str], sheet: str) -> dict:
     row.update(_agents_named=chemo["named"], _chemo_routes=chemo["routes"], _items=chemo["items"], _schedule="",
                _unnamed=chemo.get("unnamed", False), _route=route, _delays=timing["delays"],
                _followups=timing["followups"], _offsets=dose["offsets"], _flags=flags, _remarks=remarks,
-               _defaulted=[], _missing=[])
+               _defaulted=[], _missing=[], _repaired=bool(ev["_extra"]))
     if len(timing["delays"]) > 1:
         first = timing["delays"][0]
         row["_offsets"] = [d - first for d in timing["delays"]]
@@ -464,6 +465,16 @@ def _mark_duplicates(rows: list[dict], ledger: list[dict]) -> list[dict]:
         if m and (r["evidence_file"], m.group(1)) in first:
             r["duplicate_of"] = first[(r["evidence_file"], m.group(1))]["design_id"]
             r["_remarks"].append(f"the notes say it complements {m.group(1)}: duplicate_of {r['duplicate_of']}")
+        # "the cisplatin MenSC row matches the design of ... (s13287-016-0458-1)": that row of a review table is the
+        # named study's design
+        m = re.search(r"the (\w+) (\w+) row matches the design of [^(]*\(([^)]+)\)", r["notes"])
+        named = [o for o in rows if o is not r and o["evidence_file"] == r["evidence_file"] and m
+                 and m.group(3) in o["study_id"]]
+        if m and len(named) == 1 and not r["duplicate_of"] and m.group(1) in r["chemo_as_printed"] \
+                and m.group(2) in r["cell_type"]:
+            r["duplicate_of"] = named[0]["design_id"]
+            r["_remarks"].append(f"the notes say this row matches the design of {m.group(3)}: duplicate_of "
+                                 f"{r['duplicate_of']}")
         if r["duplicate_of"]:
             ledger.append(dict(evidence_file=r["evidence_file"], evidence_row=r["evidence_row"], study_id=r["study_id"],
                                design_id=r["design_id"], decision="kept, duplicate",
@@ -595,7 +606,7 @@ def convert_designs(evidence_dir: str | Path, out_dir: str | Path) -> list[Path]
             ledger.append(dict(evidence_file=r["evidence_file"], evidence_row=r["evidence_row"], study_id=r["study_id"],
                                design_id=r["design_id"], decision="kept, fields flagged",
                                reason="; ".join(f"{k}: {v}" for k, v in r["_flags"].items())))
-        if r["evidence_row"] and "joined back into notes" in r["notes"]:
+        if r["_repaired"]:
             ledger.append(dict(evidence_file=r["evidence_file"], evidence_row=r["evidence_row"], study_id=r["study_id"],
                                design_id=r["design_id"], decision="kept, notes repaired",
                                reason="more fields than the header: extra fields joined back into notes"))

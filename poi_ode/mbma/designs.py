@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Design", "DesignError", "DesignDefault", "DEFAULTS", "Simulability", "load_designs", "simulable",
     "parse_schedule", "format_schedule", "compute_defaults", "DefaultValue", "DESIGN_COLUMNS", "THERAPY_UNITS",
-    "THERAPY_ROUTES", "CHEMO_ROUTES", "DESIGNS_FILE",
+    "THERAPY_ROUTES", "CHEMO_ROUTES", "DESIGNS_FILE", "ANALYTES",
 ]
 
 DESIGNS_FILE = Path(__file__).resolve().parents[1] / "data" / "bundled" / "preclinical_designs.csv"
@@ -60,6 +60,9 @@ THERAPY_ROUTES = ("intravenous", "intraovarian", "intraperitoneal", "depot")
 """Therapy routes the MSC and exosome modules take."""
 CHEMO_ROUTES = ("intravenous", "intraperitoneal", "oral")
 """Chemotherapy routes the insult module takes."""
+
+ANALYTES = ("E2", "FSH", "AMH", "InhB", "primordial", "primary", "secondary", "antral")
+"""Model analytes a design may list as measured (names of :data:`poi_ode.data.ANALYTES`)."""
 
 #: the parsed fields of a design row (those that ``defaulted_fields``, ``flagged_fields`` and ``missing_fields``
 #: may name)
@@ -565,6 +568,9 @@ def _design(row: Mapping[str, str], where: str, problems: list[str]) -> Design |
     sampling = numbers("sampling_day")
     if treatment_day is not None and sampling and min(sampling) <= treatment_day:
         problem("sampling_day", f"{row['sampling_day']!r} is not after treatment_day {treatment_day:g}")
+    strange = [a for a in _list(row["analytes"]) if a not in ANALYTES]
+    if strange:
+        problem("analytes", f"unknown analyte(s) {', '.join(strange)}; known: {', '.join(ANALYTES)}")
     for column in ("defaulted_fields", "flagged_fields", "missing_fields"):
         unknown = [f for f in _list(row[column]) if f not in PARSED_FIELDS]
         if unknown:
