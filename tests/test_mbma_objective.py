@@ -105,7 +105,7 @@ def test_pooled_prediction_is_the_random_effects_pool_of_the_design_effects(nich
 
 def test_evidence_fit_recovers_known_therapy_parameters(niche_mouse, mouse_designs):
     """Synthetic 'published' effects computed at known values; the fit from the defaults finds them."""
-    truth = {"niche_atresia": 0.7, "t_half_niche_loss": 150.0}
+    truth = {"niche_atresia": 0.85, "t_half_niche_build": 0.5}
     cv = {"E2": 0.3, "FSH": 0.3, "AMH": 0.3, "secondary": 0.3}
     analytes = list(cv)
     template, _ = build_targets(_rows(analytes, [0.0] * len(analytes)), mouse_designs)
@@ -114,11 +114,11 @@ def test_evidence_fit_recovers_known_therapy_parameters(niche_mouse, mouse_desig
     assert all(abs(e) > 0.3 for e in estimates), "the synthetic effects are not trivially zero"
     targets, _ = build_targets(_rows(analytes, estimates, half_width=0.2), mouse_designs)
     objective = EvidenceObjective({"mouse": niche_mouse}, targets)
-    result = po.fit(niche_mouse, None, ["niche_atresia", "t_half_niche_loss"], evidence=objective)
+    result = po.fit(niche_mouse, None, ["niche_atresia", "t_half_niche_build"], evidence=objective)
     assert result.status == "converged", result.message
     assert result.n_observations == len(analytes)
     assert result["niche_atresia"].value == pytest.approx(truth["niche_atresia"], rel=0.1)
-    assert result["t_half_niche_loss"].value == pytest.approx(truth["t_half_niche_loss"], rel=0.35)
+    assert result["t_half_niche_build"].value == pytest.approx(truth["t_half_niche_build"], rel=0.35)
     assert {e["analyte"] for e in result.evidence} == set(analytes)
     assert all(e["within_ci"] for e in result.evidence)
 
