@@ -166,6 +166,19 @@ def test_se_column_is_the_ci_half_width_over_z():
         assert row["se"] == pytest.approx(se_from_ci(lo, hi, row["ci_level"]))
 
 
+def test_bundled_intervals_are_symmetric_about_their_estimates():
+    """A transcription check independent of the converter: a normal-approximation interval is symmetric about the
+    estimate (on the log scale for a ratio) up to the rounding of the printed numbers (3 decimals at most)."""
+    f = load_pooled_effects(POOLED_DATASET)
+    ratio = f["measure"] == "RR"
+    lo = f["ci_low"].where(~ratio, f["ci_low"].clip(lower=1e-300).map(math.log))
+    hi = f["ci_high"].where(~ratio, f["ci_high"].clip(lower=1e-300).map(math.log))
+    est = f["estimate"].where(~ratio, f["estimate"].clip(lower=1e-300).map(math.log))
+    gap = (est - (lo + hi) / 2).abs()
+    assert (gap[~ratio] <= 0.0101).all(), f.loc[gap > 0.0101, "effect_id"].tolist()
+    assert (gap[ratio] <= 0.01).all()
+
+
 # --- the catalogue ---------------------------------------------------------------------------------
 
 
