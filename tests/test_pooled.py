@@ -65,6 +65,39 @@ def test_command_line_entry_writes_the_same_files(tmp_path, capsys):
     assert (tmp_path / f"{POOLED_DATASET}.csv").read_bytes() == (BUNDLED / f"{POOLED_DATASET}.csv").read_bytes()
 
 
+def _sheet(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@needs_evidence
+def test_unusable_rows_go_to_the_ledger_with_the_reason(tmp_path):
+    """Rows changed on purpose: reversed interval, no number, unknown outcome and subgroup, a repeated result."""
+    msc = _rows(EVIDENCE / "meta_msc_preclinical.csv")
+    ev = _rows(EVIDENCE / "meta_ev_preclinical.csv")
+    msc[0]["ci_low"], msc[0]["ci_high"] = msc[0]["ci_high"], msc[0]["ci_low"]  # file row 2
+    msc[2]["estimate"] = "n/a"  # file row 4
+    msc[4]["outcome"] = "whisker length"  # file row 6
+    msc[6]["subgroup"] = "hamsters"  # file row 8
+    ev[1]["SMD"], ev[1]["CI95_low"], ev[1]["CI95_high"] = ev[0]["SMD"], ev[0]["CI95_low"], ev[0]["CI95_high"]
+    _sheet(tmp_path / "meta_msc_preclinical.csv", msc)
+    _sheet(tmp_path / "meta_ev_preclinical.csv", ev)
+    table, ledger = convert_pooled_effects(tmp_path, tmp_path / "out")
+    reasons = {(r["evidence_file"], r["evidence_row"]): r["reason"]
+               for r in _rows(ledger) if r["decision"] == "skipped"}
+    msc_name = "meta_msc_preclinical.csv"
+    assert "interval printed reversed" in reasons[(msc_name, "2")]
+    assert "not all numbers" in reasons[(msc_name, "4")]
+    assert "outcome 'whisker length'" in reasons[(msc_name, "6")]
+    assert "subgroup 'hamsters'" in reasons[(msc_name, "8")]
+    kept = {(r["evidence_file"], r["evidence_row"]): r for r in _rows(table)}
+    assert not {(msc_name, "2"), (msc_name, "4"), (msc_name, "6"), (msc_name, "8")} & set(kept)
+    assert "copy error" in kept[("meta_ev_preclinical.csv", "3")]["flag"]
+    assert "copy error" not in kept[("meta_ev_preclinical.csv", "2")]["flag"]
+
+
 def test_missing_evidence_is_an_error(tmp_path):
     with pytest.raises(ConversionError, match="not found"):
         convert_pooled_effects(tmp_path / "nowhere", tmp_path / "out")
@@ -87,7 +120,8 @@ def test_every_bundled_value_equals_the_evidence_string_at_its_row():
             if row[col] != printed:
                 # a count that is not a whole number is left blank, the printed text kept in evidence_*
                 assert col in ("k_studies", "n_treated", "n_control", "n_total") and row[col] == "", (row, col)
-                assert row[f"evidence_{col}" if col != "n_total" else "evidence_k_studies"] is not None
+                assert row[f"evidence_{col}"] == ev[ev_col] and printed, (row, col)
+        assert row["evidence_outcome"] == ev["outcome"]
         assert row["notes"].startswith(ev["notes"])  # provenance copied, converter's remarks appended
 
 
@@ -130,6 +164,19 @@ def test_se_column_is_the_ci_half_width_over_z():
         lo, hi = (math.log(row["ci_low"]), math.log(row["ci_high"])) if row["measure"] == "RR" else (
             row["ci_low"], row["ci_high"])
         assert row["se"] == pytest.approx(se_from_ci(lo, hi, row["ci_level"]))
+
+
+def test_bundled_intervals_are_symmetric_about_their_estimates():
+    """A transcription check independent of the converter: a normal-approximation interval is symmetric about the
+    estimate (on the log scale for a ratio) up to the rounding of the printed numbers (3 decimals at most)."""
+    f = load_pooled_effects(POOLED_DATASET)
+    ratio = f["measure"] == "RR"
+    lo = f["ci_low"].where(~ratio, f["ci_low"].clip(lower=1e-300).map(math.log))
+    hi = f["ci_high"].where(~ratio, f["ci_high"].clip(lower=1e-300).map(math.log))
+    est = f["estimate"].where(~ratio, f["estimate"].clip(lower=1e-300).map(math.log))
+    gap = (est - (lo + hi) / 2).abs()
+    assert (gap[~ratio] <= 0.0101).all(), f.loc[gap > 0.0101, "effect_id"].tolist()
+    assert (gap[ratio] <= 0.01).all()
 
 
 # --- the catalogue ---------------------------------------------------------------------------------
@@ -230,6 +277,9 @@ def test_missing_column_and_file_rows(tmp_path):
         read_pooled_effects(path)
     with pytest.raises(PooledEffectsError, match="file not found"):
         read_pooled_effects(tmp_path / "absent.csv")
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    with pytest.raises(PooledEffectsError, match="the file is empty: expected a header row with the columns effect_id"):
+        read_pooled_effects(tmp_path / "empty.csv")
 
 
 def test_every_problem_is_listed_at_once():

@@ -107,7 +107,7 @@ SUBGROUPS = {
 EV_META_ID = "JOVARIANRES2024_01513"
 
 EXTRA_COLUMNS = ("n_total", "evidence_outcome", "evidence_subgroup", "evidence_measure", "evidence_pooling",
-                 "evidence_k_studies", "evidence_n_treated", "evidence_n_control", "evidence_I2")
+                 "evidence_k_studies", "evidence_n_treated", "evidence_n_control", "evidence_n_total", "evidence_I2")
 COLUMNS = POOLED_COLUMNS + EXTRA_COLUMNS
 SKIPPED_COLUMNS = ("evidence_file", "evidence_row", "meta_analysis", "outcome", "subgroup", "estimate", "ci_low",
                    "ci_high", "decision", "reason")
@@ -229,7 +229,7 @@ def _convert(sheet: str, rows: Sequence[dict[str, str]]) -> tuple[list[dict[str,
             notes=ev["notes"], evidence_file=sheet, evidence_row=ev["_row"], evidence_outcome=ev["outcome"],
             evidence_subgroup=ev["subgroup"], evidence_measure=ev["measure"], evidence_pooling=ev["pooling"],
             evidence_k_studies=ev["k_studies"], evidence_n_treated=ev["n_treated"],
-            evidence_n_control=ev["n_control"], evidence_I2=ev["I2"],
+            evidence_n_control=ev["n_control"], evidence_n_total=ev["n_total"], evidence_I2=ev["I2"],
         )
         i2 = ev["I2"].strip()
         i2_number = i2[:-1].strip() if i2.endswith("%") else i2

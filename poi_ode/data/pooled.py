@@ -208,7 +208,10 @@ def read_pooled_effects(source: "str | Path | pd.DataFrame", name: str | None = 
         try:
             (header,), body = _read_rows(path)
         except DatasetError as exc:
-            raise PooledEffectsError(exc.problems, label) from None
+            problems = [Problem(p.row, p.column, "the file is empty: expected a header row with the columns "
+                                + ", ".join(POOLED_REQUIRED)) if p.message.startswith("the file is empty") else p
+                        for p in exc.problems]
+            raise PooledEffectsError(problems, label) from None
         header = [h.strip() for h in header]
         bad = [Problem(k + 2, None, f"has {len(r)} fields, the header has {len(header)}")
                for k, r in enumerate(body) if len(r) != len(header)]

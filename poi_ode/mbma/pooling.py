@@ -268,7 +268,9 @@ def tau2_from_I2(variances: Sequence[float], I2: float) -> float:  # noqa: N802 
         If ``I2`` is not in [0, 1) (a value above 1 is named as a likely percentage), k < 2 or
         a variance is not > 0.
     """
-    v = _arrays(np.zeros(len(np.atleast_1d(variances))), variances)[1]
+    v = np.atleast_1d(np.asarray(variances, dtype=float)).ravel() if np.ndim(variances) else np.array([])
+    if v.size:
+        v = _arrays(np.zeros(v.size), v)[1]  # the same checks as for pooling: finite, > 0
     try:
         i2 = float(I2)
     except (TypeError, ValueError):
