@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..simulate import DAYS_PER_YEAR
-from .result import is_nuisance
+from .nuisance import is_nuisance
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model

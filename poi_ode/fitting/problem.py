@@ -16,7 +16,7 @@ from ..errors import AssayScaleWarning, ParameterError, PoiOdeError
 from ..observe import observable
 from ..parameters import ParameterSet
 from ..simulate import DAYS_PER_YEAR, initial_state, simulate, start_age
-from .result import is_nuisance
+from .nuisance import is_nuisance
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .jacobian import FLAT_RTOL, gaussian_draws, jacobian_information
+from .nuisance import is_nuisance
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -18,21 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
     from ..parameters import ParameterSet
 
-__all__ = ["FitResult", "ParameterEstimate", "is_nuisance", "NUISANCE_PREFIXES", "gaussian_draws",
-           "jacobian_information", "FLAT_RTOL"]
+__all__ = ["FitResult", "ParameterEstimate", "gaussian_draws", "jacobian_information", "FLAT_RTOL"]
 
 Z95 = 1.959963984540054
 CHI2_95_1DF = 3.841458820694124
-
-NUISANCE_PREFIXES = ("scale_", "cv_")
-"""Free parameters that are not model parameters: assay scales (``scale_<analyte>``) and the within-group
-spreads of summary-level evidence (``cv_<analyte>``)."""
-
-
-def is_nuisance(name: str) -> bool:
-    """Whether a free parameter is a likelihood (nuisance) parameter rather than a model parameter."""
-    return name.startswith(NUISANCE_PREFIXES)
-
 
 @dataclass
 class ParameterEstimate:

@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 from ..parameters import load_parameter_set, parameter_file, rewrite_parameters
-from .result import FitResult, is_nuisance
+from .nuisance import is_nuisance
+from .result import FitResult
 
 __all__ = ["write_fitted_parameters", "original_source"]
 

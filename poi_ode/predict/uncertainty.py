@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..errors import ParameterError
-from ..fitting.result import is_nuisance
+from ..fitting.nuisance import is_nuisance
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..fitting.result import FitResult
