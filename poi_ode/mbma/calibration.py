@@ -183,10 +183,11 @@ class MechanismFit:
         return float(self.result.bic)
 
     def coverage(self, held_out: bool) -> tuple[int, int]:
-        """(published intervals containing the prediction, targets) among fitted or held-out targets."""
+        """(published intervals containing the prediction, targets) among the fitted targets, or among the
+        held-out subgroups' random-effects rows."""
         hits = total = 0
         for t, p in zip(self.objective.targets, self.predicted):
-            if t.held_out == held_out:
+            if (t.held_out and not t.fixed_twin) if held_out else t.fitted:
                 total += 1
                 hits += int(t.ci_low <= p <= t.ci_high)
         return hits, total

@@ -83,6 +83,8 @@ class EffectTarget:
         How the designs were chosen.
     meta_analysis : str
         Short id of the meta-analysis.
+    fixed_twin : bool
+        The fixed-effect pool of a row also printed with random effects (reported, not fitted).
     """
 
     effect_id: str
@@ -103,6 +105,13 @@ class EffectTarget:
     held_out: bool = False
     note: str = ""
     meta_analysis: str = ""
+    fixed_twin: bool = False
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the target enters the likelihood: a calibrated subgroup, and not the fixed-effect twin of
+        a random-effects row."""
+        return not (self.held_out or self.fixed_twin)
 
     @property
     def se(self) -> float:
@@ -151,6 +160,17 @@ def member_designs(row: Mapping[str, Any], designs: Sequence["Design"]) -> tuple
     return pool, how
 
 
+SAME_ROW = ("meta_analysis", "therapy", "analyte", "subgroup_kind", "subgroup_value")
+"""Columns that identify one published row; the fixed- and random-effects versions of a row share them."""
+FIXED_TWIN = ("; the fixed-effect pool of the same studies as a random-effects row: reported, not fitted (fitting "
+              "both would count the studies twice)")
+
+
+def pooling_of(row: Mapping[str, Any]) -> str:
+    """The pooling model of a pooled-effects row (``random``, ``fixed`` or ``not stated``)."""
+    return str(row.get("pooling", "") or "")
+
+
 def build_targets(effects: "pd.DataFrame", designs: Sequence["Design"],
                   calibrate: Iterable[str] = CALIBRATION_KINDS) -> tuple[list[EffectTarget], list[dict[str, str]]]:
     """Targets from a validated pooled-effects table, and the rows left out with the reason.
@@ -162,7 +182,8 @@ def build_targets(effects: "pd.DataFrame", designs: Sequence["Design"],
     designs : sequence of Design
         Simulable designs (:func:`poi_ode.mbma.load_designs` filtered by :func:`poi_ode.mbma.simulable`).
     calibrate : iterable of str
-        Subgroup kinds that are fitted; the other kinds' rows are ``held_out``.
+        Subgroup kinds that are fitted; the other kinds' rows are ``held_out``, and so is the
+        fixed-effect version of a row that is also printed with random effects (the same studies).
 
     Returns
     -------
@@ -193,6 +214,9 @@ def build_targets(effects: "pd.DataFrame", designs: Sequence["Design"],
             skipped.append(dict(effect_id=eid, analyte=str(row["analyte"]), subgroup=str(row["subgroup"]),
                                 reason=reason))
             continue
+        twin = (pooling_of(row) == "fixed" and any(
+            pooling_of(other) != "fixed" and all(str(other[c]) == str(row[c]) for c in SAME_ROW)
+            for _, other in effects.iterrows()))
         i2 = float(row["I2_percent"]) if str(row.get("I2_percent", "")) not in ("", "nan") else math.nan
         k = row.get("k_studies")
         pooling = str(row["pooling"])
@@ -205,7 +229,8 @@ def build_targets(effects: "pd.DataFrame", designs: Sequence["Design"],
             str(row.get("subgroup_value", "") or ""), str(row["measure"]), pooling,
             float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"]), i2,
             int(k) if k is not None and str(k) not in ("", "nan") else 0, tuple(members), str(variable),
-            str(row["subgroup_kind"]) not in kinds, how, str(row.get("meta_analysis", "") or "")))
+            str(row["subgroup_kind"]) not in kinds, how + (FIXED_TWIN if twin else ""),
+            str(row.get("meta_analysis", "") or ""), twin))
     return targets, skipped
 
 
@@ -290,7 +315,6 @@ class EvidenceObjective:
 
     models: Mapping[str, "Model"]
     targets: list[EffectTarget]
-    fit_held_out: bool = False
     _cache: dict[tuple, dict[str, dict[str, tuple[float, float]]]] = field(default_factory=dict, repr=False)
     _controls: dict[tuple, Any] = field(default_factory=dict, repr=False)
     group_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -311,7 +335,7 @@ class EvidenceObjective:
     @property
     def fitted(self) -> list[EffectTarget]:
         """The targets that enter the likelihood."""
-        return [t for t in self.targets if self.fit_held_out or not t.held_out]
+        return [t for t in self.targets if t.fitted]
 
     def designs(self) -> list["Design"]:
         """Every design of the targets, once."""
@@ -424,5 +448,6 @@ class EvidenceObjective:
                              published=t.estimate, published_lower=t.ci_low, published_upper=t.ci_high,
                              predicted=p.estimate, k_published=t.k_published, k_designs=len(t.designs),
                              within_ci=bool(t.ci_low <= p.estimate <= t.ci_high), held_out=t.held_out,
+                             fitted=t.fitted, fixed_twin=t.fixed_twin,
                              designs=";".join(d.design_id for d in t.designs), note=t.note))
         return pd.DataFrame(rows)
