@@ -60,8 +60,8 @@ def test_protocols_start_where_asked_and_refuse_unknown_names():
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))
-def test_every_protocol_simulates_in_both_species(human, mouse, name):
-    for model in (human, mouse):
+def test_every_protocol_simulates_in_every_species(human, mouse, rat, name):
+    for model in (human, mouse, rat):
         regimen = protocol(name, cycles=1)
         traj = po.simulate(model, regimen, times=[0.0, max(d.time for d in regimen) + 1.0])
         assert np.all(np.isfinite(traj["AMH"]))
