@@ -20,6 +20,11 @@ def mouse() -> po.Model:
     return po.load_model("mouse")
 
 
+@pytest.fixture(scope="session")
+def rat() -> po.Model:
+    return po.load_model("rat")
+
+
 @pytest.fixture(scope="session", params=["human", "mouse"])
 def species_model(request, human, mouse) -> po.Model:
     return {"human": human, "mouse": mouse}[request.param]

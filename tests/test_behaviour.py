@@ -1,4 +1,4 @@
-"""The behaviour a modeller checks first (shared/design/MODEL.md), for human and mouse."""
+"""The behaviour a modeller checks first (shared/design/MODEL.md), for human, mouse and rat."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +11,20 @@ from poi_ode.simulate import frozen_and_sinks, start_age
 # When to treat after the insult and when to read the effect: about one follicle transit
 # after the cells (mouse: 19 days of folliculogenesis; human: antral and late preantral stages);
 # the human window runs two years, as effects on the preantral chain reach AMH over a year.
-SCHEDULE = {"human": dict(treat=120.0, read=210.0, end=730.0), "mouse": dict(treat=14.0, read=42.0, end=120.0)}
+# The rat runs on the mouse schedule and doses: its follicle timing is the mouse's (an assumption of rat.toml).
+SCHEDULE = {"human": dict(treat=120.0, read=210.0, end=730.0), "mouse": dict(treat=14.0, read=42.0, end=120.0),
+            "rat": dict(treat=14.0, read=42.0, end=120.0)}
+
+
+@pytest.fixture(scope="module", params=["human", "mouse", "rat"])
+def species_model(request, human, mouse, rat) -> po.Model:
+    """Every bundled species (this module adds the rat to the shared human/mouse fixture)."""
+    return {"human": human, "mouse": mouse, "rat": rat}[request.param]
+
+
+def _cells(model) -> float:
+    """The reference MSC dose: 1e6 cells in rodents (the usual mouse and rat doses), 1e7 in women."""
+    return 1e7 if model.species == "human" else 1e6
 
 
 def _schedule(model):
@@ -91,7 +104,7 @@ def test_insult_lowers_amh_and_raises_fsh(species_model, untreated):
 def test_msc_dose_response_is_monotonic_and_saturating(species_model, untreated):
     model = species_model
     s = _schedule(model)
-    reference = 1e6 if model.species == "mouse" else 1e7
+    reference = _cells(model)
     doses = reference * np.geomspace(1e-2, 1e2, 5)
     amh, fsh = [], []
     for dose in doses:
@@ -132,7 +145,7 @@ def test_intravenous_and_intraovarian_cells_act_alike(species_model, untreated):
     s = _schedule(model)
     effect = {}
     for route in ("intraovarian", "intravenous"):
-        tr = _arm(model, [po.Dose(s["treat"], "msc", 1e6 if model.species == "mouse" else 1e7, "cells", route)])
+        tr = _arm(model, [po.Dose(s["treat"], "msc", _cells(model), "cells", route)])
         effect[route] = tr.at(s["read"], "AMH") - untreated.at(s["read"], "AMH")
     assert effect["intraovarian"] > 0
     assert 0.5 <= effect["intravenous"] / effect["intraovarian"] <= 2.0
@@ -150,7 +163,7 @@ def _effect_fade_time(tr, untreated, start):
 def test_exosome_effect_fades_sooner_than_msc_of_comparable_potency(species_model, untreated):
     model = species_model
     s = _schedule(model)
-    cells = 1e6 if model.species == "mouse" else 1e7
+    cells = _cells(model)
     msc = _arm(model, [po.Dose(s["treat"], "msc", cells, "cells", "intraovarian")])
     target = msc["Phi"].max()
     lo, hi = 1.0, 1e6  # µg; bisect on the peak paracrine effect
@@ -168,7 +181,7 @@ def test_activating_treatment_spends_reserve_years_later(species_model):
     model = species_model
     years = 3 if model.species == "human" else 1
     horizon = years * 365.25
-    monthly = list(po.Dose(0, "msc", 1e7 if model.species == "human" else 1e6, "cells").repeat(30, 6))
+    monthly = list(po.Dose(0, "msc", _cells(model), "cells").repeat(30, 6))
     results = {}
     for b in (0.0, model.parameter_set["b_act_P"].upper):
         params = {"b_act_P": b}

@@ -1,16 +1,19 @@
 """Chemotherapy by agent and stage (issue 11): analytic kills, dose units, protocols, calibration."""
 import math
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import poi_ode as po
 from poi_ode.errors import DosingError
-from poi_ode.fitting.insult import calibrate_insult, write_potencies
+from poi_ode.fitting.insult import calibrate_insult, rat_body_potencies, species_of, write_potencies
 from poi_ode.model.follicles import KILLED_STAGES, STAGES
 from poi_ode.protocols import PROTOCOLS, protocol
 
 LN2 = math.log(2.0)
+EVIDENCE = Path(__file__).resolve().parents[2] / "shared" / "evidence"
 
 
 def _days(model, name):
@@ -57,28 +60,42 @@ def test_protocols_start_where_asked_and_refuse_unknown_names():
 
 
 @pytest.mark.parametrize("name", sorted(PROTOCOLS))
-def test_every_protocol_simulates_in_both_species(human, mouse, name):
-    for model in (human, mouse):
+def test_every_protocol_simulates_in_every_species(human, mouse, rat, name):
+    for model in (human, mouse, rat):
         regimen = protocol(name, cycles=1)
         traj = po.simulate(model, regimen, times=[0.0, max(d.time for d in regimen) + 1.0])
         assert np.all(np.isfinite(traj["AMH"]))
 
 
-def test_bundled_potencies_are_the_calibration_of_the_evidence(human, mouse, tmp_path):
-    """The parameter files carry what poi_ode.fitting.insult computes from the targets (rerun it with
-    ``python -m poi_ode.fitting.insult --write`` after a model change)."""
-    potencies = calibrate_insult()
+def test_bundled_potencies_are_the_calibration_of_the_evidence(human, mouse, rat, tmp_path):
+    """The parameter files carry what poi_ode.fitting.insult computes from the targets and the evidence
+    sheets (rerun it with ``python -m poi_ode.fitting.insult --write`` after a model change); each value
+    goes only to the files its species names (the rat's are its own rows)."""
+    potencies = rat_body_potencies(EVIDENCE) + calibrate_insult()
+    models = {"human": human, "mouse": mouse, "rat": rat}
+    checked = set()
     for p in potencies:
-        for model in (human, mouse):
-            if p.parameter in model.parameter_set and (p.parameter != "a_atr_D" or model is human):
-                assert model.parameter_set[p.parameter].in_unit(p.unit) == pytest.approx(p.value, rel=1e-3, abs=1e-9), \
-                    p.parameter
+        for species in species_of(p):
+            pset = models[species].parameter_set
+            value = pset[p.parameter].in_unit(p.unit)
+            assert value == pytest.approx(p.value, rel=1e-3, abs=1e-9), (species, p.parameter)
+            assert pset[p.parameter].kind == p.kind, (species, p.parameter)
+            checked.add((species, p.parameter))
+    assert {("rat", "kill_cyclophosphamide"), ("rat", "kill_cisplatin"), ("rat", "body_weight"),
+            ("mouse", "kill_cisplatin"), ("human", "a_atr_D")} <= checked
+    assert ("mouse", "a_atr_D") not in checked and ("mouse", "kill_cyclophosphamide") not in checked
     folder = tmp_path / "parameters"
     folder.mkdir()
-    for species in ("human", "mouse"):
+    for species in ("human", "mouse", "rat"):
         src = po.__file__.replace("__init__.py", f"parameters/{species}.toml")
         (folder / f"{species}.toml").write_text(open(src, encoding="utf-8").read(), encoding="utf-8")
-    written = write_potencies([p.__class__(p.parameter, p.value * 2, p.unit, "doubled") for p in potencies], folder)
-    assert "human: a_atr_D" in written and "mouse: a_atr_D" not in written
+    written = write_potencies([replace(p, value=p.value * 2, derivation="doubled") for p in potencies], folder)
+    assert "human: a_atr_D" in written and "mouse: a_atr_D" not in written and "rat: a_atr_D" not in written
+    assert "rat: kill_cyclophosphamide" in written and "mouse: kill_cyclophosphamide" not in written
     text = (folder / "human.toml").read_text(encoding="utf-8")
     assert 'source = "fitted: doubled (poi_ode.fitting.insult)"' in text
+    rat_text = (folder / "rat.toml").read_text(encoding="utf-8")
+    assert 'kind = "assumption"\nsource = "assumption: doubled (poi_ode.fitting.insult)"' in rat_text
+    block = rat_text[rat_text.index("[parameters.kill_cyclophosphamide]"):]
+    doubled = float(block.split("value = ", 1)[1].split("\n", 1)[0])
+    assert doubled == pytest.approx(2 * rat.parameter_set["kill_cyclophosphamide"].value, rel=1e-3)

@@ -122,6 +122,8 @@ TARGET_SPECS: tuple[TargetSpec, ...] = (
     _s("mouse_ctx_antral_500_plowchalk", "Plowchalk1992_CPA_B6", "antral", None, arm="CPA 500 mg/kg"),
     _s("rat_cisplatin_primordial_control", "Terek2004_rat_cisplatin", "primordial", None, arm="saline control"),
     _s("rat_cisplatin_primordial_5", "Terek2004_rat_cisplatin", "primordial", None, arm="cisplatin 5 mg/kg"),
+    _s("rat_ctx_ed50_shiromizu", "Shiromizu1984_CPA_ED50", "primordial oocyte destruction ED50", None,
+       arm="Sprague-Dawley"),
     _s("mouse_cybu_total_follicles", "Korea_CyBu_C57", "total_follicles change vs control", None,
        arm="single Cy 120 + Bu 30"),
     _s("koyama_cy_amenorrhoea_30s", "Koyama1977_dailyCY", "cumulative cyclophosphamide dose at onset of amenorrhea",
