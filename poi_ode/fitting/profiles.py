@@ -30,7 +30,8 @@ def profile(
 
     The profile steps outward from the estimate on each side (``points`` steps up to the
     bound, in the internal scale), re-optimising the other free parameters at each step, until
-    the objective rises by the 95% threshold (3.84) or the bound is reached.
+    the objective rises by the 95% threshold (3.84) or the bound is reached. Each point keeps the
+    re-optimised values of every free parameter (``points``), so predictions can be profiled too.
     """
     problem = _problem
     if problem is None:
@@ -43,7 +44,7 @@ def profile(
     theta_hat = result.internal_estimate()
     chi2_hat = result.chi2
     others = [i for i in range(len(keys)) if i != j]
-    grid_values, grid_chi2 = [theta_hat[j]], [chi2_hat]
+    grid_values, grid_chi2, grid_theta = [theta_hat[j]], [chi2_hat], [theta_hat.copy()]
     for direction, bound in ((-1, f.lower), (1, f.upper)):
         theta = theta_hat.copy()
         for step in np.linspace(0, 1, points + 1)[1:]:
@@ -71,6 +72,7 @@ def profile(
             c = _chi2(problem, theta)
             grid_values.append(x)
             grid_chi2.append(c)
+            grid_theta.append(theta.copy())
             if c - chi2_hat > CHI2_95_1DF * 1.5:
                 break
     order = np.argsort(grid_values)
@@ -91,7 +93,9 @@ def profile(
     estimate.ci_low = f.to_value(lo_cross) if lo_cross is not None else f.to_value(f.lower)
     estimate.ci_high = f.to_value(hi_cross) if hi_cross is not None else f.to_value(f.upper)
     estimate.ci_method = "profile" + ("" if lo_cross is not None and hi_cross is not None else " (open: bound shown)")
-    out = dict(values=[f.to_value(x) for x in xs], chi2=cs.tolist(), threshold=CHI2_95_1DF, flag=flag)
+    points = [{k: fi.to_value(t) for k, fi, t in zip(keys, problem.free, grid_theta[i])} for i in order]
+    out = dict(values=[f.to_value(x) for x in xs], chi2=cs.tolist(), threshold=CHI2_95_1DF, flag=flag,
+               points=points)
     result.profiles[key] = _clean(out)
     return result.profiles[key]
 

@@ -184,7 +184,8 @@ class FitResult:
                     continue
                 lines.append(f"| {e['analyte']} | {e['subgroup']} | {e['meta_analysis']} | {e['published']:.3g} "
                              f"({e['published_lower']:.3g} to {e['published_upper']:.3g}) | {e['predicted']:.3g} | "
-                             f"{'yes' if e['within_ci'] else 'no'} | {'no' if e['held_out'] else 'yes'} |")
+                             f"{'yes' if e['within_ci'] else 'no'} | "
+                             f"{'yes' if e.get('fitted', not e['held_out']) else 'no'} |")
         if self.warnings:
             lines += ["", "Warnings:", *[f"- {w}" for w in self.warnings]]
         return "\n".join(lines) + "\n"

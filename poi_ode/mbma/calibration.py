@@ -34,19 +34,21 @@ HELD_OUT_KINDS = ("dose", "route")
 MECHANISM_FREE: dict[str, dict[str, list[str]]] = {
     "msc": {
         "transient": ["s_M", "p_protect", "t_half_M_ov"],
-        "niche_repair": ["niche_atresia", "t_half_niche_build", "t_half_niche_loss"],
+        "niche_repair": ["niche_atresia", "niche_activation", "t_half_niche_build"],
     },
     "exosome": {
         "transient": ["s_X", "p_protect", "t_half_X_ov"],
-        "niche_repair": ["s_X", "niche_atresia", "t_half_niche_loss"],
+        "niche_repair": ["s_X", "niche_atresia", "niche_activation"],
     },
 }
 """Free parameters of each therapy and mechanism (three each, so AIC and BIC compare fits, not sizes).
 
 Transient: how much signal the product gives (secretion ``s_M`` or delivery ``s_X``), how strongly the
 signal protects (``p_protect``) and how long the product lasts in the ovary. Niche repair: how much a
-repaired niche lowers atresia, how fast the signal builds it and how long it lasts (for vesicles, their
-delivery ``s_X`` instead of the build rate, which the MSC calibration fixes together with ``s_M``)."""
+repaired niche lowers atresia and restrains primordial activation, and how fast the signal builds it (for
+vesicles, their delivery ``s_X`` instead of the build rate). How long the repair lasts
+(``t_half_niche_loss``) stays at its assumed value: the designs sample 1-8 weeks after therapy, too early
+to see it fade."""
 
 
 def evidence_objective(therapy: str, mechanism: str, calibrate: Sequence[str] = CALIBRATION_KINDS,
@@ -109,10 +111,14 @@ def calibrate(objective: EvidenceObjective, free: Sequence[str], *, profiles: Se
 
 def prediction_band(result: "FitResult", objective: EvidenceObjective, draws: int = 30, seed: int = 0,
                     level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Predicted pooled effect of every target at the estimate, and its interval over parameter draws.
+    """Predicted pooled effect of every target at the estimate, and its 95% interval.
 
-    Draws come from the fit's covariance (:func:`parameter_draws`); without a covariance
-    the interval is the estimate itself (zero width, said in the report).
+    With profiles in the fit, the interval is the envelope of the predictions at every profile
+    point inside the 95% likelihood threshold (a profile-likelihood prediction interval, which
+    follows the likelihood where it is skewed or ends at a bound). Without profiles it is the
+    2.5-97.5 percentile range over ``draws`` draws from the fit's covariance
+    (:func:`parameter_draws`, which a flat or bounded direction makes wide); without either, the
+    estimate itself.
 
     Returns
     -------
@@ -121,9 +127,13 @@ def prediction_band(result: "FitResult", objective: EvidenceObjective, draws: in
     """
     values, cv = split_values(result.values)
     nominal = np.array([p.estimate for p in objective.pooled(values, cv)])
-    if result.covariance is None or draws <= 0:
-        return nominal, nominal.copy(), nominal.copy()
-    samples = parameter_draws(result, draws, seed)
+    samples = [pt for prof in result.profiles.values() for pt, c in zip(prof.get("points", []), prof["chi2"])
+               if c - result.chi2 <= prof["threshold"]]
+    percentiles = not samples
+    if percentiles:
+        if result.covariance is None or draws <= 0:
+            return nominal, nominal.copy(), nominal.copy()
+        samples = parameter_draws(result, draws, seed)
     rows = []
     for sample in samples:
         v, c = split_values(sample)
@@ -134,6 +144,8 @@ def prediction_band(result: "FitResult", objective: EvidenceObjective, draws: in
     if not rows:
         return nominal, nominal.copy(), nominal.copy()
     arr = np.array(rows)
+    if not percentiles:
+        return nominal, np.minimum(arr.min(axis=0), nominal), np.maximum(arr.max(axis=0), nominal)
     tail = (1 - level) / 2 * 100
     return nominal, np.percentile(arr, tail, axis=0), np.percentile(arr, 100 - tail, axis=0)
 
@@ -194,13 +206,27 @@ class MechanismFit:
 
 
 def compare_mechanisms(therapy: str, mechanisms: Sequence[str] | None = None, draws: int = 30, seed: int = 0,
-                       calibrate_kinds: Sequence[str] = CALIBRATION_KINDS, **fit_options: Any) -> list[MechanismFit]:
-    """Fit every mechanism of :data:`MECHANISM_FREE` to the same evidence; sorted by AIC (best first)."""
+                       calibrate_kinds: Sequence[str] = CALIBRATION_KINDS, profile_best: bool = True,
+                       **fit_options: Any) -> list[MechanismFit]:
+    """Fit every mechanism of :data:`MECHANISM_FREE` to the same evidence; sorted by AIC (best first).
+
+    The best mechanism is refitted with the profiles of its therapy parameters (``profile_best``),
+    which give its parameter intervals and its prediction band (:func:`prediction_band`); the others
+    get no band.
+    """
     out = []
     for mechanism in mechanisms or list(MECHANISM_FREE[therapy]):
         objective, skipped = evidence_objective(therapy, mechanism, calibrate_kinds)
         result = calibrate(objective, MECHANISM_FREE[therapy][mechanism], name=f"evidence_{therapy}_{mechanism}",
                            **fit_options)
-        predicted, lower, upper = prediction_band(result, objective, draws, seed)
+        predicted, lower, upper = prediction_band(result, objective, 0, seed)
         out.append(MechanismFit(therapy, mechanism, result, objective, predicted, lower, upper, skipped))
-    return sorted(out, key=lambda m: (not math.isfinite(m.aic), m.aic))
+    out.sort(key=lambda m: (not math.isfinite(m.aic), m.aic))
+    best = out[0]
+    if profile_best and best.result.status != "failed":
+        free = MECHANISM_FREE[therapy][best.mechanism]
+        result = calibrate(best.objective, free, profiles=free, name=best.result.config.get("name", "evidence"),
+                           **fit_options)
+        best.result = result
+        best.predicted, best.lower, best.upper = prediction_band(result, best.objective, draws, seed)
+    return out

@@ -125,8 +125,8 @@ def run_evidence(out: str | Path, therapies: Sequence[str] = THERAPIES, draws: i
         if not quick:
             objective, _ = evidence_objective(therapy, best.mechanism, HELD_OUT_KINDS)
             if objective.fitted:
-                result = calibrate(objective, MECHANISM_FREE[therapy][best.mechanism],
-                                   name=f"evidence_{therapy}_{best.mechanism}_reverse")
+                free = MECHANISM_FREE[therapy][best.mechanism]
+                result = calibrate(objective, free, profiles=free, name=f"evidence_{therapy}_{best.mechanism}_reverse")
                 predicted, lower, upper = prediction_band(result, objective, draws, seed)
                 reverse = MechanismFit(therapy, best.mechanism, result, objective, predicted, lower, upper)
                 reverse_tables.append(_rows(reverse, "fitted on " + ", ".join(HELD_OUT_KINDS)))
@@ -230,7 +230,8 @@ def _page(table, reverse, comparisons, skipped, best_fits, draws: int, quick: bo
         "by species test that assumption.",
         "- **Overlapping rows.** The overall row pools the studies of its species and dose rows, so the rows are "
         "not independent; the likelihood treats them as independent, which narrows the intervals.",
-        f"- **Intervals.** Predicted intervals are the 2.5-97.5 percentiles over {draws} parameter draws from the "
-        "fit's covariance (parameter uncertainty only).",
+        "- **Intervals.** Parameter intervals of the therapy parameters come from their profile likelihoods; a "
+        "predicted interval is the envelope of the predictions at every profile point inside the 95% likelihood "
+        "threshold (parameter uncertainty only; the within-group spreads move along the profiles).",
     ]
     return "\n".join(lines) + "\n"

@@ -83,6 +83,8 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     R = m.input("R_FSH", 1, "1", "FSH responsiveness of antral follicles (responsiveness module)")
     kill_g = m.input("cytotoxic_kill_growing", 0, "1/day", "growing-follicle kill rate by chemotherapy (insult module)")
     niche = m.input("niche_atresia_factor", 1, "1", "atresia relative to an unrepaired niche (niche module)")
+    niche_act = m.input("niche_activation_factor", 1, "1",
+                        "primordial activation relative to an unrepaired niche (niche module)")
 
     k_act = m.param("k_act", "1/day", "primordial activation rate constant at the reference AMH signal",
                     r"k_{\mathrm{act}}")
@@ -131,7 +133,7 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     )
     act_mod = m.assign(
         "act_modifier",
-        (1 + K_AMH) / (1 + K_AMH * amh_local) * (1 + b_D * D) * (1 + b_P * Phi),
+        (1 + K_AMH) / (1 + K_AMH * amh_local) * (1 + b_D * D) * (1 + b_P * Phi) * niche_act,
         "1",
         "activation relative to the healthy reference",
         r"h_{\mathrm{act}}",
