@@ -21,9 +21,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..parameters import ParameterSet
 
 __all__ = ["COMPLETE_LOSS", "AMENORRHOEA_FRACTION", "Potency", "amenorrhoea_onset", "calibrate_insult"]
 
@@ -58,7 +61,7 @@ class Potency:
     derivation: str
 
 
-def amenorrhoea_onset(model, params: Mapping[str, Any] | None, age: float, days: int = 240) -> float:
+def amenorrhoea_onset(model, params: "ParameterSet | Mapping[str, Any] | None", age: float, days: int = 240) -> float:
     """Cumulative cyclophosphamide (g) at the onset of amenorrhoea under 100 mg/day orally.
 
     The onset is the first day the ovulation rate falls below :data:`AMENORRHOEA_FRACTION` of the

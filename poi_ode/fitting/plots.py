@@ -29,7 +29,7 @@ def _curves(result: "FitResult", model: "Model", values: dict[str, float], arm: 
     from ..data import parse_regimen
     from ..simulate import simulate
 
-    base = model.parameter_set.with_values(result.config["fixed_parameters"])
+    base = model.require_parameter_set().with_values(result.config["fixed_parameters"])
     own = {p.name: values[p.key] for p in result.parameters
            if not p.name.startswith("scale_") and p.scope in arm["scopes"]}
     pset = base.with_values(own)
