@@ -347,7 +347,7 @@ def _priors(path: Path | None) -> dict[str, dict[str, float]] | None:
         if path.suffix.lower() == ".json":
             table = json.loads(text)
         else:
-            from .parameters import tomllib
+            from .parameters.loading import tomllib
 
             table = tomllib.loads(text)
     except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors

@@ -19,7 +19,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import sympy as sp
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["CompiledModel", "compile_model", "cache_dir"]
 
 _GENERATOR_VERSION = "8"  # 8: stamped cache files (and sealed compiled libraries)
-_MEMORY: dict[str, dict[str, Callable]] = {}
+_MEMORY: dict[str, dict[str, Any]] = {}  # generated functions, JAC_NONZERO, __source__
 
 
 def cache_dir() -> Path | None:
@@ -251,7 +251,7 @@ def _key(model: "Model") -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 
-def _load(source: str, filename: str) -> dict[str, Callable]:
+def _load(source: str, filename: str) -> dict[str, Any]:
     namespace: dict = {}
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
     return namespace
@@ -326,8 +326,8 @@ class CompiledModel:
     rhs: Callable[[float, np.ndarray, np.ndarray], np.ndarray]
     jac: Callable[[float, np.ndarray, np.ndarray], np.ndarray]
     dfdp: Callable[[float, np.ndarray, np.ndarray], np.ndarray]
-    flows: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
-    outputs: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    flows: Callable[[float | np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    outputs: Callable[[float | np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     jac_nonzero: tuple[tuple[int, int], ...]
     output_names: tuple[str, ...]
     no_inflow: tuple[bool, ...]
@@ -362,6 +362,7 @@ def compile_model(model: "Model") -> CompiledModel:
                 except OSError as exc:  # the disk cache is a convenience: run from memory
                     warnings.warn(f"could not cache generated code in {path}: {exc}", CacheWarning, stacklevel=2)
             namespace = _load(source, str(path) if path else f"<poi_ode model {key}>")
+        assert namespace is not None  # loaded from the cached source, or generated and loaded just above
         namespace["__source__"] = source
         _MEMORY[key] = namespace
     used = set().union(*(sp.sympify(f.rate).free_symbols for f in model.flows)) if model.flows else set()

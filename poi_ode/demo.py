@@ -64,7 +64,7 @@ def run_demo(out: Path) -> list[Path]:
     table.to_csv(written[-1], index=False)
 
     human = load_model("human")
-    human_arms = {"POI baseline": []}
+    human_arms: dict[str, list[Dose]] = {"POI baseline": []}
     for cells in (5e6, 1e7, 1.5e7):
         human_arms[f"{cells:.2g} MSC io d0"] = [Dose(0, "msc", cells, "cells", "intraovarian")]
     human_trajs = {n: simulate(human, Regimen(d), t_end=365, initial="poi") for n, d in human_arms.items()}

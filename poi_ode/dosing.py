@@ -156,6 +156,7 @@ class Regimen:
         out = []
         for d in self.doses:
             target = model.dose_target(d.agent, d.route)
+            factor: float | None
             try:
                 factor = conversion_factor(d.unit, target.unit)
             except UnitError:

@@ -5,6 +5,8 @@ message names the offending item (parameter, state, dose, row, field or time).
 """
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "PoiOdeError",
     "ModelError",
@@ -40,6 +42,8 @@ class DosingError(PoiOdeError, ValueError):
 
 class SimulationError(PoiOdeError, RuntimeError):
     """The ODE solver failed; the message says at what time and which state."""
+
+    failures: Any = None  # a table of the failed runs, where the raiser has one (sensitivity.gsa: a DataFrame)
 
 
 class PoiOdeWarning(UserWarning):

@@ -23,14 +23,18 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._files import atomic_path, write_atomic
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .predict import DoseResponse
+
 __all__ = ["run_main_job", "calibration_configs", "SCENARIO"]
 
-SCENARIO = dict(species="human", initial="poi", background="", treat_day=0.0, age=30.0)
+SCENARIO: dict[str, Any] = dict(species="human", initial="poi", background="", treat_day=0.0, age=30.0)
 """Idiopathic POI at 30 (Edessy 2016 treated women of 26-33 y), treatment at day 0."""
 ENDPOINTS = ["AMH@90", "FSH@90", "AUC:AMH@0-365", "FSH<25@0-365", "AFC@90", "resumed:E2>50@0-365", "F_prim@5y"]
 """Endpoints of the main job (human units; 25 IU/L and 50 pg/mL are the POI criteria of the sourcebook)."""
@@ -124,12 +128,13 @@ def run_main_job(out: Path, fits: Path | None = None, draws: int = 40, seed: int
     usable = [r for r in fits_done if r.status != "failed" and r.species == SCENARIO["species"]
               and r.config.get("use_in_predictions", True)]
     background = parse_regimen(SCENARIO["background"])
-    common = dict(background=background, schedule=[SCENARIO["treat_day"]], age=SCENARIO["age"], seed=seed,
-                  initial=SCENARIO["initial"], executor=executor, progress=progress, model=model)
+    common: dict[str, Any] = dict(background=background, schedule=[SCENARIO["treat_day"]], age=SCENARIO["age"],
+                                  seed=seed, initial=SCENARIO["initial"], executor=executor, progress=progress,
+                                  model=model)
 
     grids = {"msc": (np.geomspace(1e6, 1e8, 9), "cells"), "exosome": (np.geomspace(10, 1e4, 9), "ug")}
     kinds = ["fit", "population", "assumptions"]
-    responses: dict[tuple[str, str], object] = {}
+    responses: dict[tuple[str, str], DoseResponse] = {}
     for agent, (doses, unit) in grids.items():
         for kind in kinds:
             responses[(agent, kind)] = dose_response(

@@ -277,6 +277,7 @@ def steady_state(
         rel = imbalance(best)
         if not rel.size or rel.max() <= 1e-7:
             break
+    assert best is not None  # found by Newton, or set by the relaxation loop (which then ran)
     rel = imbalance(best)
     if rel.size and (rel.max() > 1e-7 or np.any(best < -1e-9 * np.maximum(np.abs(best), 1.0))):
         worst = model.states[idx[int(np.argmax(rel))]].name
@@ -510,7 +511,7 @@ def scalar_or_array(value):
     return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)
 
 
-def _output_times(t_end: float | None, times: Sequence[float] | None) -> np.ndarray:
+def _output_times(t_end: float | None, times: Sequence[float] | np.ndarray | None) -> np.ndarray:
     if times is None and t_end is None:
         raise ParameterError("give t_end or times")
     if times is not None:
@@ -540,7 +541,7 @@ def simulate(
     model: "Model",
     regimen: "Regimen | Sequence[Dose] | Dose | None" = None,
     t_end: float | None = None,
-    times: Sequence[float] | None = None,
+    times: Sequence[float] | np.ndarray | None = None,
     params: "ParameterSet | Mapping[str, Any] | None" = None,
     initial: "str | Sequence[float] | Mapping[str, float] | np.ndarray" = "healthy",
     age: float | None = None,
@@ -712,7 +713,10 @@ class TrajectoryBatch:
             return self.outputs[..., self.output_names.index(name)]
         raise KeyError(f"{name!r} is neither a state nor an output")
 
-    at = Trajectory.at
+    if TYPE_CHECKING:  # the same code as Trajectory.at, one value per simulation
+        def at(self, time: float, name: str) -> np.ndarray: ...
+    else:
+        at = Trajectory.at
 
     def trajectory(self, k: int) -> "Trajectory | PoiOdeError":
         if self.errors[k] is not None:
@@ -728,7 +732,7 @@ class TrajectoryBatch:
 def simulate_batch(
     model: "Model",
     regimens: "Sequence[Regimen | Sequence[Dose] | Dose | None]",
-    times: Sequence[float],
+    times: Sequence[float] | np.ndarray,
     params: "ParameterSet | Mapping[str, Any] | None | Sequence[ParameterSet | Mapping[str, Any] | None]" = None,
     initial: "str | Sequence[float] | Mapping[str, float] | np.ndarray" = "healthy",
     age: float | None = None,
@@ -759,7 +763,7 @@ def simulate_batch(
     """
     grid = _output_times(None, times)
     n = len(regimens)
-    sets = list(params) if isinstance(params, (list, tuple)) else [params] * n
+    sets: list[Any] = list(params) if isinstance(params, (list, tuple)) else [params] * n
     if len(sets) != n:
         raise ParameterError(f"{len(sets)} parameter sets for {n} regimens")
     c = model.compiled
@@ -788,7 +792,7 @@ def simulate_batch(
         return batch
     if isinstance(initial, str):
         _prime_healthy_states(model, native, {id(raw): raw for raw in sets}.values(), age, threads)
-    prepared: dict[int, tuple] = {}  # per distinct parameter set: (set, p, q, initial state) or its error
+    prepared: dict[int, tuple | PoiOdeError] = {}  # per distinct parameter set: (set, p, q, initial state) or its error
     jumps_of: dict[tuple, tuple] = {}
     uses: dict[int, bool] = {}
     rows, Q, Y0, dose_t, jumps = [], [], [], [], []
@@ -801,9 +805,10 @@ def simulate_batch(
                     prepared[id(raw)] = (pset, p, np.array(c.prepare(p)), initial_state(model, initial, pset, age))
                 except PoiOdeError as exc:
                     prepared[id(raw)] = exc
-            if isinstance(prepared[id(raw)], PoiOdeError):
-                raise prepared[id(raw)]
-            pset, p, q, y0 = prepared[id(raw)]
+            entry = prepared[id(raw)]
+            if isinstance(entry, PoiOdeError):
+                raise entry
+            pset, p, q, y0 = entry
             used_sets[k] = pset
             regimen = used_regimens[k]
             if id(regimen) not in uses:

@@ -28,7 +28,7 @@ def registry() -> Any:
     """Return the shared pint ``UnitRegistry`` (created on first use)."""
     import pint
 
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    ureg: Any = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)  # used untyped, as registry() returns it
     for definition in _CUSTOM_UNITS:
         ureg.define(definition)
     return ureg

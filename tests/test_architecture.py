@@ -42,7 +42,6 @@ CALL_TIME_CYCLES: dict[frozenset, str] = {}
 INIT_EXCEPTIONS: dict[str, str] = {
     "poi_ode.native": "the C engine; tests monkeypatch its private attributes (_compiler, _MEMORY, _UNAVAILABLE) on "
                       "the package, so a move changes those tests; not part of this change",
-    "poi_ode.parameters": "ParameterSet and its TOML reading (339 lines); not part of this change (time)",
 }
 
 
@@ -218,13 +217,36 @@ def test_no_private_names_across_subpackages():
         f"{m}: from {s} import {n}" for m, s, n in crossing)
 
 
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
+
+def _is_re_export(node: ast.stmt) -> bool:
+    """An import, or ``__all__ = [...]`` / ``__all__ += [...]``."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return True
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AugAssign) else []
+    return bool(targets) and all(isinstance(t, ast.Name) and t.id == "__all__" for t in targets)
+
+
 def test_init_files_only_re_export():
     offenders = []
     for module, path in _modules().items():
         if path.name != "__init__.py" or module in INIT_EXCEPTIONS:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in tree.body:
+        for k, node in enumerate(tree.body):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 offenders.append(f"{module}: {node.name} (line {node.lineno})")
+            elif not (_is_re_export(node) or (k == 0 and _is_docstring(node))):
+                offenders.append(f"{module}: {ast.unparse(node).splitlines()[0]} (line {node.lineno})")
     assert not offenders, "package __init__ files defining code:\n" + "\n".join(offenders)
+
+
+def test_init_rule_tells_re_exports_from_code():
+    def body(src: str) -> list[ast.stmt]:
+        return ast.parse(src).body
+
+    assert all(_is_re_export(n) for n in body("from .a import b\nimport x\n__all__ = ['b']\n__all__ += ['c']"))
+    assert not any(_is_re_export(n) for n in body("X = 1\n_DIR = 2\nif True:\n    pass\nprint(1)"))
+    assert _is_docstring(body('"""Doc."""')[0]) and not _is_docstring(body("1")[0])

@@ -104,3 +104,24 @@ def test_a_fit_config_that_is_not_utf8_is_named(tmp_path, capsys):
     config.write_bytes(b'name = "x"\n\x80\n')
     assert main(["fit", str(config)]) == 2
     assert "config.toml: fit config is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_a_model_without_parameter_set_is_named():
+    from poi_ode.model import compose
+
+    model = compose(["insult", "follicles"], name="bare")
+    assert model.parameter_set is None
+    with pytest.raises(po.ModelError, match="model 'bare' has no parameter set attached"):
+        model.require_parameter_set()
+    human = po.load_model("human")
+    assert human.require_parameter_set() is human.parameter_set
+
+
+def test_a_fit_config_without_data_is_named(tmp_path):
+    """An empty ``data`` list raised AttributeError on None (found by mypy)."""
+    from poi_ode.fitting.config import run_config
+
+    config = tmp_path / "empty.toml"
+    config.write_text('name = "empty"\nspecies = "human"\ndata = []\n', encoding="utf-8")
+    with pytest.raises(po.ParameterError, match="empty.toml: 'data' lists no dataset"):
+        run_config(config)

@@ -6,7 +6,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, cast
 
 import numpy as np
 
@@ -98,18 +98,19 @@ def _harmonise(frame: "pd.DataFrame") -> "pd.DataFrame":
         kind, spread, count = row["spread_type"], str(row["spread"]).strip(), row["n"]
         sd = se = np.nan
         root_n = math.sqrt(count) if math.isfinite(count) else np.nan
+        # validate() has checked the spread of each kind (a number, or an interval) before harmonising
         if kind == "SD":
-            sd = to_float(spread) * f
+            sd = cast(float, to_float(spread)) * f
             se = sd / root_n
         elif kind == "SEM":
-            se = to_float(spread) * f
+            se = cast(float, to_float(spread)) * f
             sd = se * root_n
         elif kind == "CI95":  # interval of the mean, normal approximation
-            lo, hi = parse_interval(spread)
+            lo, hi = cast("tuple[float, float]", parse_interval(spread))
             se = (hi - lo) * f / (2 * 1.959964)
             sd = se * root_n
         elif kind == "IQR":  # normal approximation: IQR = 1.349 SD
-            lo, hi = parse_interval(spread)
+            lo, hi = cast("tuple[float, float]", parse_interval(spread))
             sd = (hi - lo) * f / 1.349
             se = sd / root_n
         # "range" depends on n and on the shape of the data: no SD is derived from it

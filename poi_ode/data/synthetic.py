@@ -61,7 +61,7 @@ def synthetic_dataset(
     from .schema import parse_regimen
 
     rng = np.random.default_rng(seed)
-    species = model.parameter_set.species
+    species = model.require_parameter_set().species
     sigma = np.sqrt(np.log(1 + cv**2))
     printed = dict(printed or {})
     if relative_to is not None and relative_to not in arms:

@@ -108,7 +108,7 @@ def _parameter_table(model: Model, pset) -> list[str]:
             f"| `{decl.name}` | ${decl.latex}$ | {p.value:.4g} | {p.unit} | [{p.lower:.3g}, {p.upper:.3g}] "
             f"| {p.scale} | {p.kind} | {_md(p.source)} |"
         )
-    counts = {}
+    counts: dict[str, int] = {}
     for decl in model.parameters:
         counts[pset[decl.name].kind] = counts.get(pset[decl.name].kind, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))

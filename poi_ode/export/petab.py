@@ -115,8 +115,8 @@ def to_petab(
                                initial=initial)
     censored = np.flatnonzero(problem.censored != 0)
     if censored.size:
-        rows = ", ".join(str(int(data.frame["row"].iloc[i])) for i in censored)
-        raise PoiOdeError(f"PEtab v1 has no censored measurements: rows {rows} are censored")
+        listed = ", ".join(str(int(data.frame["row"].iloc[i])) for i in censored)
+        raise PoiOdeError(f"PEtab v1 has no censored measurements: rows {listed} are censored")
     if any(k for arm in problem.arms for k in arm.scale_keys):
         raise PoiOdeError("per-study assay scales are not exported to PEtab")
     if any(r for arm in problem.arms for r in arm.references):
@@ -125,7 +125,8 @@ def to_petab(
     if on_age_axis:
         raise PoiOdeError(f"arms on the age axis ({', '.join(on_age_axis)}) are not exported to PEtab yet: their "
                           "initial state is integrated from birth, which the exported conditions do not express")
-    base = result.parameter_set(model.parameter_set) if result is not None else model.parameter_set
+    own = model.require_parameter_set()
+    base = result.parameter_set(own) if result is not None else own
     p = base.vector(model)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -161,13 +162,13 @@ def to_petab(
         for r in resolved:
             if r.time == 0.0:
                 y0[r.state] += r.amount
-        row = {"conditionId": _id(arm.label), "conditionName": arm.label}
-        row.update({s: float(v) for s, v in zip(model.state_names, y0)})
-        row.update({pid: 0.0 for pid in events.values()})
+        condition: dict[str, Any] = {"conditionId": _id(arm.label), "conditionName": arm.label}
+        condition.update({s: float(v) for s, v in zip(model.state_names, y0)})
+        condition.update({pid: 0.0 for pid in events.values()})
         for r in resolved:
             if r.time > 0:
-                row[events[(r.time, r.state)]] += r.amount
-        conditions.append(row)
+                condition[events[(r.time, r.state)]] += r.amount
+        conditions.append(condition)
     pd.DataFrame(conditions).to_csv(folder / "conditions.tsv", sep="\t", index=False)
 
     frame = data.frame
@@ -513,7 +514,8 @@ def _parameters(frame: pd.DataFrame, model: Model, name: str) -> tuple[pd.DataFr
 
     problems = _ids(frame, "parameterId")
     known = set(model.parameter_names)
-    table, priors = {}, {}
+    table: dict[str, dict[str, Any]] = {}
+    priors: dict[str, list[float]] = {}
     for i, row in frame.iterrows():
         r, pid = int(i) + 2, row["parameterId"]
 
@@ -547,16 +549,16 @@ def _parameters(frame: pd.DataFrame, model: Model, name: str) -> tuple[pd.DataFr
             spec = [_finite(x) for x in row.get("objectivePriorParameters", "").split(";")]
             if kind != "parameterScaleNormal":
                 bad("objectivePriorType", f"not supported: {kind!r} (only parameterScaleNormal)")
-            elif len(spec) != 2 or None in spec or spec[1] <= 0:
+            elif len(spec) != 2 or spec[0] is None or spec[1] is None or spec[1] <= 0:
                 bad("objectivePriorParameters", "expected 'mean;sd' with sd > 0")
             else:
-                priors[pid] = spec
+                priors[pid] = [spec[0], spec[1]]
         table[pid] = {"scale": scale, "lower": lo, "upper": hi, "nominal": nominal, "estimate": int(estimate == "1")}
     for pid in sorted(known - set(frame["parameterId"])):
         problems.append(Problem(None, "parameterId", f"model parameter {pid!r} is missing"))
     _fail(problems, name)
 
-    base = model.parameter_set
+    base = model.require_parameter_set()
     changed = {}
     for decl in model.parameters:
         q, row = base[decl.name], table[decl.name]
@@ -614,7 +616,8 @@ def _observables(frame: pd.DataFrame, model: Model, name: str) -> dict[str, tupl
                 elif read.group(2) != ob.variable or not math.isclose(factor, ob.factor, rel_tol=1e-12):
                     bad("observableFormula", f"{row['observableFormula']!r} does not read {analyte} in {unit} "
                                              f"(expected {ob.factor!r} * {ob.variable})")
-        out[oid] = (analyte, unit)
+        if analyte is not None:  # else a problem is listed, and _fail raises below
+            out[oid] = (analyte, unit)
     if len({row.get("observableTransformation") or "lin" for _, row in frame.iterrows()}) > 1:
         problems.append(Problem(None, "observableTransformation", "not supported: lin and log observables together "
                                                                   "(poi_ode fits one error model)"))
@@ -641,7 +644,8 @@ def _conditions(frame: pd.DataFrame, sbml: _Sbml, model: Model, name: str) -> di
             if v is None or v < 0:
                 problems.append(Problem(int(i) + 2, c, f"conditionId {row['conditionId']!r}: {row[c]!r} is not "
                                                        "a finite number >= 0"))
-            values[c] = v
+            else:
+                values[c] = v
         y0 = np.array([values.get(s, sbml.species[s]) for s in model.state_names], dtype=float)
         doses = {pid: values.get(pid, sbml.parameters[pid]) for pid in amounts}
         out[row["conditionId"]] = _Condition(y0, doses)
@@ -819,8 +823,9 @@ def from_petab(folder_or_yaml: str | Path, model: Model | None = None) -> PetabP
     setups = {}
     for cid, row in first.iterrows():
         cond = conditions[cid]
-        initial, doses = _split_initial(model, pset, cond.y0, row.get("initial", ""), _finite(row.get("age_years", "")))
-        doses = {(0.0, k): a for k, a in doses.items()}
+        initial, at_start = _split_initial(model, pset, cond.y0, row.get("initial", ""),
+                                           _finite(row.get("age_years", "")))
+        doses = {(0.0, k): a for k, a in at_start.items()}
         for time, added in sbml.events:
             for state, pid in added.items():
                 if cond.doses[pid] > 0:
@@ -840,7 +845,9 @@ def from_petab(folder_or_yaml: str | Path, model: Model | None = None) -> PetabP
     sigma = float(implied[assumed][0]) if assumed.any() else 0.3
     if assumed.any() and not np.allclose(implied[assumed], sigma, rtol=1e-9, atol=0):
         assumed[:] = False  # not one sigma: every noise value becomes a standard error
-    rows, arms, simulated = [], {}, {}
+    rows: list[dict[str, Any]] = []
+    arms: dict[str, Any] = {}
+    simulated: dict[str, str] = {}
     for i, m in measured.iterrows():
         cid = m["simulationConditionId"]
         initial, regimen = setups[cid]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,7 +43,7 @@ SENSITIVITY_PARAMETERS = ["s_M", "p_protect", "f_home", "t_half_M_ov", "kill_cyc
 FD_STEP = 1e-4
 """Relative step of the central differences the sensitivities are checked against."""
 
-TIGHT = {"rtol": 1e-12, "atol": 1e-14}
+TIGHT: dict[str, Any] = {"rtol": 1e-12, "atol": 1e-14}
 
 
 def _scenarios(species: str) -> dict[str, list[Dose]]:
@@ -135,10 +135,10 @@ def max_relative_error(model: Model, regimen: Sequence[Dose], method: str = "aut
 def _random_parameters(model: Model, rng: np.random.Generator) -> ParameterSet:
     """Every value drawn within its bounds (log-uniform for log-scale parameters)."""
     values = {}
-    for name, p in model.parameter_set.parameters.items():
+    for name, p in model.require_parameter_set().parameters.items():
         x = np.exp(rng.uniform(np.log(p.lower), np.log(p.upper))) if p.scale == "log" else rng.uniform(p.lower, p.upper)
         values[name] = float(min(max(x, p.lower), p.upper))
-    return model.parameter_set.with_values(values)
+    return model.require_parameter_set().with_values(values)
 
 
 def jacobian_error(model: Model, points: int = 20, seed: int = 2, step: float = 1e-3) -> tuple[float, str]:
@@ -165,7 +165,7 @@ def jacobian_error(model: Model, points: int = 20, seed: int = 2, step: float = 
             fd[:, j] = (-f[0] + 8 * f[1] - 8 * f[2] + f[3]) / (12 * e[j])
         scale = np.max(np.abs(J) * y[None, :], axis=1) + np.abs(c.rhs(0.0, y, q))
         err = np.abs(J - fd) / np.maximum(np.abs(fd), 1e-6 * scale[:, None] / y[None, :])
-        i, j = np.unravel_index(int(np.argmax(err)), err.shape)
+        i, j = (int(k) for k in np.unravel_index(int(np.argmax(err)), err.shape))
         if err[i, j] > worst:
             worst, where = float(err[i, j]), f"d {model.state_names[i]} / d {model.state_names[j]}"
     return worst, where
@@ -196,8 +196,10 @@ def sensitivity_errors(model: Model, regimen: Sequence[Dose], names: Sequence[st
     sens = forward(model, regimen, times, parameters=names, rtol=1e-11, atol=1e-13)
     out = {"states": (0.0, ""), "outputs": (0.0, "")}
     for j, name in enumerate(names):
-        p = model.parameter_set[name]
+        p = model.require_parameter_set()[name]
         # central differences; second-order one-sided ones at a bound (a calibrated value may sit there)
+        offsets: tuple[int, ...]
+        weights: tuple[float, ...]
         if p.value * (1 + FD_STEP) > p.upper:
             offsets, weights = (0, -1, -2), (1.5, -2.0, 0.5)
         elif p.value * (1 - FD_STEP) < p.lower:
@@ -296,9 +298,9 @@ def closed_form_errors(human: Model) -> dict[str, tuple[float, str]]:
     from ..model import compose
     from ..simulate import simulate
 
-    tight = {"rtol": 1e-10, "atol": 1e-14}
+    tight: dict[str, Any] = {"rtol": 1e-10, "atol": 1e-14}
     t = np.array([0.0, 0.001, 0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0])
-    pset = human.parameter_set
+    pset = human.require_parameter_set()
     k = {n: np.log(2.0) / pset[n].in_unit("day") for n in ("t_half_X_pl", "t_half_X_ov", "t_half_M_ov",
                                                               "t_half_cyclophosphamide")}
 

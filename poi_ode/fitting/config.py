@@ -116,6 +116,8 @@ def _dataset(config: dict[str, Any]) -> tuple[Dataset | None, list[str]]:
                                      f"dataset ({', '.join(list_datasets())}) nor a CSV file at {csv}")
             part = read_dataset(csv)
         data = part if data is None else data + part
+    if data is None:
+        raise ParameterError(f"{config.get('_path', config['name'])}: 'data' lists no dataset")
     notes = []
     frame = data.frame
     keep = [True] * len(frame)

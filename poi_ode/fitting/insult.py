@@ -32,9 +32,12 @@ import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..parameters import ParameterSet
 
 __all__ = ["COMPLETE_LOSS", "AMENORRHOEA_FRACTION", "ED50_DAY", "Potency", "amenorrhoea_onset", "calibrate_insult",
            "censored_lower_bound", "primordial_survival", "rat_body_potencies", "species_of", "write_potencies"]
@@ -129,7 +132,7 @@ def primordial_survival(model, agent: str, dose: float, params: Mapping[str, Any
     return float(treated["F_prim"][-1] / control["F_prim"][-1])
 
 
-def amenorrhoea_onset(model, params: Mapping[str, Any] | None, age: float, days: int = 240) -> float:
+def amenorrhoea_onset(model, params: "ParameterSet | Mapping[str, Any] | None", age: float, days: int = 240) -> float:
     """Cumulative cyclophosphamide (g) at the onset of amenorrhoea under 100 mg/day orally.
 
     The onset is the first day the ovulation rate falls below :data:`AMENORRHOEA_FRACTION` of the

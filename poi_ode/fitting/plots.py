@@ -30,7 +30,7 @@ def _curves(result: "FitResult", model: "Model", values: dict[str, float], arm: 
     from ..data import parse_regimen
     from ..simulate import simulate
 
-    base = model.parameter_set.with_values(result.config["fixed_parameters"])
+    base = model.require_parameter_set().with_values(result.config["fixed_parameters"])
     own = {p.name: values[p.key] for p in result.parameters
            if not is_nuisance(p.name) and p.scope in arm["scopes"]}
     pset = base.with_values(own)

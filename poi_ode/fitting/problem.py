@@ -34,7 +34,7 @@ SCALE_PRIOR = (0.0, 1.0)
 """Prior of an assay scale factor, in log10: median 1, one decade of standard deviation."""
 
 
-def default_free(model: "Model", dataset: Dataset, regimens: Mapping[tuple[str, str], Regimen]) -> list[str]:
+def default_free(model: "Model", dataset: Dataset, regimens: Mapping[tuple[str, str, str], Regimen]) -> list[str]:
     """The documented default free set: the effect parameters a therapy study informs.
 
     MSC arms free ``s_M`` (paracrine potency per cell) and ``p_protect`` (protection from
@@ -198,11 +198,11 @@ class FitProblem:
         if error_model not in ERROR_MODELS:
             raise ParameterError(f"error_model must be one of {ERROR_MODELS}, not {error_model!r}")
         sigmas = dict(sigma) if isinstance(sigma, Mapping) else {"*": sigma}
-        for key, value in sigmas.items():
+        for which, value in sigmas.items():
             if value == SPREAD:
                 continue
             if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
-                raise ParameterError(f"sigma{'' if key == '*' else f'[{key!r}]'} must be a positive number or "
+                raise ParameterError(f"sigma{'' if which == '*' else f'[{which!r}]'} must be a positive number or "
                                      f"{SPREAD!r}, got {value!r}")
         base = model.parameter_set
         species = {s for s in dataset.species}
@@ -255,7 +255,7 @@ class FitProblem:
             if name not in model.parameter_names:
                 raise ParameterError(f"free parameter {name!r} is not a parameter of model {model.name!r}")
         explicit = dict(priors or {})
-        from_set = {n: base[n].prior for n in [*names, *seen] if base[n].prior is not None} if use_set_priors else {}
+        from_set = {n: own for n in [*names, *seen] if (own := base[n].prior) is not None} if use_set_priors else {}
         priors = {**from_set, **explicit}
         if per_subject and not scopes_of["subject"]:
             raise ParameterError("per_subject parameters need a 'subject' column with individual data")
@@ -379,13 +379,13 @@ class FitProblem:
             notes.append(message)
             warnings.warn(message, AssayScaleWarning, stacklevel=3)
         used = np.ones(len(frame), bool)
-        for arm in arms:
-            if arm.initial != "first_observation":
+        for a in arms:
+            if a.initial != "first_observation":
                 continue
-            for k, row in enumerate(arm.rows):
-                if arm.times[arm.time_index[k]] == 0.0 and arm.variables[k] in model.index and not arm.references[k]:
+            for k, row in enumerate(a.rows):
+                if a.times[a.time_index[k]] == 0.0 and a.variables[k] in model.index and not a.references[k]:
                     used[row] = False
-                    excluded.append(f"row {int(frame['row'].iloc[row])} ({arm.label}, day 0, "
+                    excluded.append(f"row {int(frame['row'].iloc[row])} ({a.label}, day 0, "
                                     f"{frame['analyte'].iloc[row]}): sets the initial state, not fitted")
         problem = cls(model, dataset, base, free_params, arms, error_model, observed, sig, censored, source,
                       used, excluded, notes, evidence=evidence)
@@ -447,7 +447,7 @@ class FitProblem:
                         with np.errstate(divide="ignore", invalid="ignore"):
                             pred[row] = values[var][arm.time_index[k]] / ref_values[var][reference[1]]
                     continue
-                scale = scales[arm.scale_keys[k]] if arm.scale_keys[k] else 1.0
+                scale = scales[sk] if (sk := arm.scale_keys[k]) else 1.0
                 pred[row] = values[var][arm.time_index[k]] * arm.factors[k] * scale
         return pred
 
@@ -590,7 +590,7 @@ class FitProblem:
                 return None
             for k, (row, var) in enumerate(zip(arm.rows, arm.variables)):
                 i = arm.time_index[k]
-                scale = scales[arm.scale_keys[k]] if arm.scale_keys[k] else 1.0
+                scale = scales[sk] if (sk := arm.scale_keys[k]) else 1.0
                 mu[row] = sens.value(var)[i] * arm.factors[k] * scale
                 d_var = sens.of(var)[i]
                 for c, j in enumerate(cols):

@@ -12,12 +12,16 @@ these expressions; nothing is written twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import sympy as sp
 
 from ..errors import DosingError, ModelError, UnitError
 from ..units import check_unit, dimensionality
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..compile import CompiledModel
+    from ..parameters import ParameterSet
 
 __all__ = [
     "sym",
@@ -281,8 +285,8 @@ class Model:
         self._check_flows()
         self._check_units()
         self._check_doses()
-        self.parameter_set = None
-        self._compiled = None
+        self.parameter_set: ParameterSet | None = None
+        self._compiled: CompiledModel | None = None
         #: what a parameter set is checked and converted against (names, units, domains)
         self.parameter_signature = tuple((p.name, p.unit, tuple(p.domain)) for p in self.parameters)
 
@@ -293,12 +297,29 @@ class Model:
         self.parameter_set = parameters
         return self
 
+    def require_parameter_set(self) -> "ParameterSet":
+        """The attached parameter set.
+
+        Returns
+        -------
+        ParameterSet
+            The set attached by :meth:`attach` (:func:`~poi_ode.load_model` attaches one).
+
+        Raises
+        ------
+        ModelError
+            If no set is attached.
+        """
+        if self.parameter_set is None:
+            raise ModelError(f"model {self.name!r} has no parameter set attached (load_model or Model.attach)")
+        return self.parameter_set
+
     @property
     def species(self) -> str:
         return self.parameter_set.species if self.parameter_set is not None else self.name
 
     @property
-    def compiled(self):
+    def compiled(self) -> "CompiledModel":
         """The numeric form (right-hand side, Jacobian, outputs), generated once and cached."""
         if self._compiled is None:
             from ..compile import compile_model

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -74,7 +74,7 @@ class ResponderFraction:
                 "untreated_upper": self.untreated_upper}
 
 
-def simulate_women(model: "Model", base, women: Sequence[dict[str, float]], regimen, times: Sequence[float],
+def simulate_women(model: "Model", base, women: Sequence[Mapping[str, float]], regimen, times: Sequence[float],
                    age: float):
     """The virtual women (parameter changes on ``base``, clipped to the parameters' bounds) from their
     POI state (``initial="poi"``), in one batch."""
@@ -99,7 +99,7 @@ def _setup(model_or_fit, population, draws: int, seed: int, n: int, model):
         raise ParameterError(f"draws must be >= 0 (got {draws})")
     if draws and fit is None:
         raise ParameterError("draws > 0 needs a FitResult (its covariance gives the parameter draws)")
-    rows = [{}] + (draw_parameters(base, "fit", draws, seed + 1, fit) if draws else [])
+    rows: list[dict[str, float]] = [{}] + (draw_parameters(base, "fit", draws, seed + 1, fit) if draws else [])
     return m, base, pop, rows, pop.women(n, seed)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from ..simulate import scalar_or_array
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
-    from ..simulate import Trajectory
+    from ..simulate import Trajectory, TrajectoryBatch
 
 __all__ = ["At", "AUC", "TimeBeyond", "Resumed", "parse_endpoint", "Endpoint"]
 
@@ -44,7 +44,7 @@ def _days(text: str) -> float:
     return float(m.group(1)) * factor
 
 
-def _window(tr: "Trajectory", start: float, end: float) -> np.ndarray:
+def _window(tr: Trajectory | TrajectoryBatch, start: float, end: float) -> np.ndarray:
     """Mask of the trajectory's output days inside [start, end]."""
     return (tr.time >= start - 1e-9) & (tr.time <= end + 1e-9)
 
@@ -78,7 +78,12 @@ class At:
     def times(self, model: "Model") -> list[float]:
         return [self.day]
 
-    def __call__(self, tr: "Trajectory") -> float:
+    @overload
+    def __call__(self, tr: Trajectory) -> float: ...
+    @overload
+    def __call__(self, tr: TrajectoryBatch) -> np.ndarray: ...  # one value per simulation
+
+    def __call__(self, tr: Trajectory | TrajectoryBatch) -> float | np.ndarray:
         return tr.at(self.day, self.variable)
 
 
@@ -100,7 +105,12 @@ class AUC:
     def times(self, model: "Model") -> list[float]:
         return _window_days(self.start, self.end)
 
-    def __call__(self, tr: "Trajectory") -> float:
+    @overload
+    def __call__(self, tr: Trajectory) -> float: ...
+    @overload
+    def __call__(self, tr: TrajectoryBatch) -> np.ndarray: ...  # one value per simulation
+
+    def __call__(self, tr: Trajectory | TrajectoryBatch) -> float | np.ndarray:
         mask = _window(tr, self.start, self.end)
         return scalar_or_array(np.trapezoid(tr[self.variable][..., mask], tr.time[mask], axis=-1))
 
@@ -126,7 +136,12 @@ class TimeBeyond:
     def times(self, model: "Model") -> list[float]:
         return _window_days(self.start, self.end)
 
-    def __call__(self, tr: "Trajectory") -> float:
+    @overload
+    def __call__(self, tr: Trajectory) -> float: ...
+    @overload
+    def __call__(self, tr: TrajectoryBatch) -> np.ndarray: ...  # one value per simulation
+
+    def __call__(self, tr: Trajectory | TrajectoryBatch) -> float | np.ndarray:
         mask = _window(tr, self.start, self.end)
         t, y = tr.time[mask], tr[self.variable][..., mask]
         inside = (y < self.threshold) if self.below else (y > self.threshold)
@@ -153,7 +168,12 @@ class Resumed:
     def times(self, model: "Model") -> list[float]:
         return _window_days(self.start, self.end)
 
-    def __call__(self, tr: "Trajectory") -> float:
+    @overload
+    def __call__(self, tr: Trajectory) -> float: ...
+    @overload
+    def __call__(self, tr: TrajectoryBatch) -> np.ndarray: ...  # one value per simulation
+
+    def __call__(self, tr: Trajectory | TrajectoryBatch) -> float | np.ndarray:
         return scalar_or_array(np.any(tr[self.variable][..., _window(tr, self.start, self.end)] > self.threshold,
                                       axis=-1))
 

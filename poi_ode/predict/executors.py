@@ -40,7 +40,7 @@ def _run_chunk(task: dict) -> np.ndarray:
 
     model = task["model"] if task.get("model") is not None else _worker_model(task["spec"])
     base = task.get("parameter_set")  # a full set (its own bounds), else values on the model's set
-    base = base if base is not None else model.parameter_set.with_values(task["base_values"])
+    base = base if base is not None else model.require_parameter_set().with_values(task["base_values"])
     endpoints = [parse_endpoint(e) for e in task["endpoints"]]
     n_reg = len(task["regimens"])
     out = np.full((len(task["draws"]), n_reg, len(endpoints)), np.nan)
@@ -83,7 +83,7 @@ def execute_tasks(tasks: list[dict], executor: "Executor | str | None", n_sims: 
         return [_run_chunk(t) for t in iterator]
     if executor == "processes":
         own = executor = ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
-    if not isinstance(executor, Executor) and not hasattr(executor, "submit"):
+    if isinstance(executor, str) or (not isinstance(executor, Executor) and not hasattr(executor, "submit")):
         raise ParameterError(f"executor must be a concurrent.futures.Executor, 'serial' or 'processes', not "
                              f"{executor!r}")
     try:

@@ -38,7 +38,7 @@ def resolve_source(source, model: "Model | None"):
         if len(species) > 1:
             raise ParameterError(f"fit results of different species {sorted(species)} cannot be combined")
         m = model or load_model(source[0].species, modules=source[0].modules if len(source) == 1 else None)
-        base = m.parameter_set
+        base = m.require_parameter_set()
         if len(source) == 1:
             base = base.with_values({k: v for k, v in source[0].config.get("fixed_parameters", {}).items()
                                      if k in base})
@@ -79,7 +79,7 @@ def _times_for(model: "Model", endpoints: list) -> np.ndarray:
 
 def _run(job: _Job, draws: list[dict], executor, progress: bool) -> tuple[np.ndarray, np.ndarray]:
     """Nominal [regimen, endpoint] and per-draw [draw, regimen, endpoint] endpoint values."""
-    spec = (job.model.parameter_set.species, tuple(m.name for m in job.model.modules))
+    spec = (job.model.require_parameter_set().species, tuple(m.name for m in job.model.modules))
     base_values = {n: p.value for n, p in job.base.parameters.items()}
     common = dict(spec=spec, model=job.model, base_values=base_values, regimens=job.regimens,
                   endpoints=job.endpoints, times=job.times, initial=job.initial, age=job.age)

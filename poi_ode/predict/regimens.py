@@ -66,7 +66,7 @@ class RegimenComparison:
 
 
 def compare_regimens(
-    source: "Model | FitResult",
+    source: "Model | FitResult | Sequence[FitResult]",
     regimens: Mapping[str, "Regimen | Sequence[Dose] | Dose | None"],
     endpoints: Sequence[Any] = ("AMH@90", "FSH@90"),
     *,

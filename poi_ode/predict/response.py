@@ -134,9 +134,9 @@ class DoseResponse:
 
 
 def dose_response(
-    source: "Model | FitResult",
+    source: "Model | FitResult | Sequence[FitResult]",
     agent: str = "msc",
-    doses: Sequence[float] = (1e5, 1e6, 1e7),
+    doses: Sequence[float] | np.ndarray = (1e5, 1e6, 1e7),
     route: str | None = None,
     endpoints: Sequence[Any] = ("AMH@90", "FSH@90"),
     *,
@@ -159,7 +159,7 @@ def dose_response(
 
     Parameters
     ----------
-    source : Model or FitResult
+    source : Model, FitResult or list of FitResult
         A FitResult predicts with its fitted values (its species' model is loaded unless given).
     agent, doses, route, unit : str, sequence, str, str
         Agent (``"msc"``, ``"exosome"``...), amounts per administration, route (default: the

@@ -61,7 +61,7 @@ def draw_parameters(
                  for k, r in enumerate(result)]
         return [dict(kv for part in row for kv in part.items()) for row in zip(*parts)]
     if kind == "fit":
-        if result is None:
+        if result is None or isinstance(result, Sequence):  # a list or tuple of results went above
             raise ParameterError("uncertainty='fit' needs a FitResult (or use 'assumptions' or 'population')")
         params = [p for p in result.parameters if p.scope == "shared" and not is_nuisance(p.name)]
         if result.samples:

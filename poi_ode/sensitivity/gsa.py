@@ -161,7 +161,7 @@ def _evaluate(m: Model, pset: ParameterSet, regimen: Regimen, eps: list, times: 
     draws = [dict(zip(names, map(float, row))) for row in values]
     workers = 1 if executor == "serial" else max(1, os.cpu_count() or 1)
     size = chunk_size or max(1, math.ceil(len(draws) / (4 * workers)))
-    common = {"spec": (m.parameter_set.species, tuple(mod.name for mod in m.modules)), "model": m,
+    common = {"spec": (m.require_parameter_set().species, tuple(mod.name for mod in m.modules)), "model": m,
               "parameter_set": pset, "base_values": {}, "regimens": [regimen], "endpoints": eps, "times": times,
               "initial": initial, "age": age}
     tasks = [{**common, "draws": draws[k:k + size]} for k in range(0, len(draws), size)]

@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..fitting.problem import FitProblem
     from ..fitting.result import FitResult
     from ..model.core import Model
+    from ..parameters import ParameterSet
     from ..predict.endpoints import Endpoint
 
 __all__ = [
@@ -133,7 +134,7 @@ class Sensitivities:
         if name in self.state_names:
             i = self.state_names.index(name)
             return self.states[:, i], self.S[:, i, :]
-        if name in self.output_names:
+        if name in self.output_names and self.outputs is not None and self.S_outputs is not None:
             i = self.output_names.index(name)
             return self.outputs[:, i], self.S_outputs[:, i, :]
         known = ", ".join(self.state_names + self.output_names)
@@ -182,8 +183,8 @@ def _columns(model: Model, parameters: Sequence[str] | None) -> list[str]:
 def forward(
     model: Model,
     regimen=None,
-    times: Sequence[float] = (),
-    params: Mapping[str, Any] | None = None,
+    times: Sequence[float] | np.ndarray = (),
+    params: ParameterSet | Mapping[str, Any] | None = None,
     parameters: Sequence[str] | None = None,
     initial: Any = "healthy",
     age: float | None = None,
@@ -378,6 +379,7 @@ def endpoint_sensitivity(
     doses = as_regimen(regimen)
     if isinstance(ep, (At, AUC)):
         sens = forward(model, doses, times, pset, names, initial, age, rtol, atol)
+        assert sens.outputs is not None and sens.S_outputs is not None  # forward() always fills them
         tr = Trajectory(sens.time, sens.states, sens.outputs, sens.state_names, sens.output_names, model.units(),
                         model.name, doses, pset)
         value = ep(tr)

@@ -93,10 +93,11 @@ class _Subject:
         self.species = species
         self.params = params if isinstance(params, ParameterSet) else (dict(params) if params else None)
         self._cache: dict[Any, Any] = {}
+        self._model: Model | None
         try:
             self._model = po.load_model(species)
             if isinstance(params, ParameterSet) and params.info.get("structure") != \
-                    self._model.parameter_set.info.get("structure"):  # another structure: its own model
+                    self._model.require_parameter_set().info.get("structure"):  # another structure: its own model
                 from ..model import DEFAULT_MODULES, compose
 
                 self._model = compose(DEFAULT_MODULES, name=params.species, units=params.info.get("units", {}),
@@ -110,6 +111,7 @@ class _Subject:
     def model(self) -> "Model":
         if self._load_error is not None:
             raise self._load_error
+        assert self._model is not None  # loaded, as no load error was kept
         return self._model
 
     def _cached(self, key, compute: Callable[[], Any]):

@@ -115,7 +115,8 @@ def _faddy_gosden_refit(ages: np.ndarray, logs: np.ndarray) -> tuple[float, tupl
         return a - b1 * np.minimum(ages, t) - b2 * np.maximum(ages - t, 0.0) - logs
 
     fit = least_squares(residual, [6.0, 0.04, 0.1, 37.5])
-    return float(np.sqrt(np.mean(fit.fun**2))), tuple(float(x) for x in fit.x)
+    a, b1, b2, t = (float(x) for x in fit.x)
+    return float(np.sqrt(np.mean(fit.fun**2))), (a, b1, b2, t)
 
 
 def _ovulation_rate(traj: "Trajectory") -> np.ndarray:
@@ -200,6 +201,7 @@ def change_points(t: np.ndarray, y: np.ndarray, k: int, seed: int = 0) -> np.nda
         res = minimize(sse, b0, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-14, "maxiter": 4000})
         if best is None or res.fun < best.fun:
             best = res
+    assert best is not None  # starts is never empty
     return np.sort(best.x)
 
 

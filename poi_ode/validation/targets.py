@@ -207,11 +207,12 @@ def _target_row(spec: TargetSpec, hits: list[dict[str, str]]) -> dict[str, str]:
         if len({r[col] for r in hits}) != 1:
             raise ValueError(f"target {spec.name!r}: the rows it aggregates differ in {col!r}")
     low = high = None
+    value: float | None
     if spec.aggregate:
         values = [_number(r["value"]) for r in hits]
         if any(v is None for v in values):
             raise ValueError(f"target {spec.name!r}: a row to aggregate has no numeric value")
-        value = float(np.median(values))
+        value = float(np.median([v for v in values if v is not None]))  # none is None (checked above)
         printed = ";".join(r["value"] for r in hits)
         bounds_from = f"median of {len(hits)} rows"
     else:
@@ -227,8 +228,7 @@ def _target_row(spec: TargetSpec, hits: list[dict[str, str]]) -> dict[str, str]:
             sd = float(spread)
             low, high = value - sd, value + sd
             bounds_from = "mean ± SD"
-        elif value is None and _RANGE.match(printed):
-            m = _RANGE.match(printed)
+        elif value is None and (m := _RANGE.match(printed)):
             low, high = float(m.group(1)), float(m.group(2))
             bounds_from = "printed range"
     resolution = (None if spec.aggregate
