@@ -45,7 +45,7 @@ import csv
 import re
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from ..errors import PoiOdeError
 from ..mbma.designs import ANALYTES, DESIGN_COLUMNS, THERAPY_UNITS, compute_defaults, format_schedule, parse_schedule
@@ -170,7 +170,7 @@ def _chemo(text: str) -> dict:
         routes.append("intravenous")
     if re.search(r"\boral", text, re.I):
         routes.append("oral")
-    out = dict(named=named, routes=routes, items=None, flag="", remark="")
+    out: dict[str, Any] = dict(named=named, routes=routes, items=None, flag="", remark="")
     if named:
         out["agent"] = "+".join(sorted(named))
     elif other:
@@ -223,7 +223,7 @@ _SCI = re.compile(rf"({_NUM})\s*[x×]\s*10\^(\d+)")
 
 def _dose(text: str, route_text: str, therapy: str) -> dict:
     """The therapy dose per administration per animal, its repetition offsets, a flag or a remark."""
-    out = dict(dose="", offsets=[0.0], flag="", remark="")
+    out: dict[str, Any] = dict(dose="", offsets=[0.0], flag="", remark="")
     if therapy == "msc":
         found = [f"{m.group(1)}e{m.group(2)}" for m in _SCI.finditer(text)]
         found += [m.group(1).replace(",", "") for m in re.finditer(r"\b(\d{1,3}(?:,\d{3})+)\s*cells", text)]

@@ -52,7 +52,7 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from .evidence import ConversionError
 from .pooled import POOLED_COLUMNS, read_pooled_effects
@@ -208,7 +208,7 @@ def _convert(sheet: str, rows: Sequence[dict[str, str]]) -> tuple[list[dict[str,
             skip(f"estimate and interval ({ev['estimate']!r}, {ev['ci_low']!r}, {ev['ci_high']!r}) are not all "
                  "numbers")
             continue
-        est, lo, hi = numbers
+        est, lo, hi = (float(x) for x in numbers if x is not None)
         if lo > hi:
             skip(f"flag: interval printed reversed ({ev['ci_low']} > {ev['ci_high']}); not swapped")
             continue
@@ -218,7 +218,7 @@ def _convert(sheet: str, rows: Sequence[dict[str, str]]) -> tuple[list[dict[str,
         pooling = ev["pooling"].strip() or "not stated"
         confidence, why = _confidence(ev["source_location"], ev["source_url"], ev["notes"])
         remarks, flags, decisions = [why], [], []
-        row = {c: "" for c in COLUMNS}
+        row: dict[str, Any] = {c: "" for c in COLUMNS}
         row.update(
             therapy=ev["therapy"], meta_analysis=meta, citation=ev["citation"], analyte=analyte,
             subgroup=ev["subgroup"], subgroup_kind=subgroup[0], subgroup_value=subgroup[1], measure=measure,
@@ -273,10 +273,10 @@ def _convert(sheet: str, rows: Sequence[dict[str, str]]) -> tuple[list[dict[str,
     return out, ledger
 
 
-def _flag_repeats(rows: list[dict[str, str]]) -> None:
+def _flag_repeats(rows: list[dict[str, Any]]) -> None:
     """Flag a row whose estimate and interval repeat, string for string, those of an earlier row of the same
     meta-analysis for another analyte (a copy error in the source table; the later row is taken as the copy)."""
-    first: dict[tuple[str, str, str, str], dict[str, str]] = {}
+    first: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for row in rows:
         key = (row["meta_analysis"], row["estimate"], row["ci_low"], row["ci_high"])
         earlier = first.get(key)

@@ -93,10 +93,10 @@ def profile(
     estimate.ci_low = f.to_value(lo_cross) if lo_cross is not None else f.to_value(f.lower)
     estimate.ci_high = f.to_value(hi_cross) if hi_cross is not None else f.to_value(f.upper)
     estimate.ci_method = "profile" + ("" if lo_cross is not None and hi_cross is not None else " (open: bound shown)")
-    points = [{k: fi.to_value(t) for k, fi, t in zip(keys, problem.free, grid_theta[i])} for i in order]
-    out = dict(values=[f.to_value(x) for x in xs], chi2=cs.tolist(), threshold=CHI2_95_1DF, flag=flag,
-               points=points)
-    result.profiles[key] = _clean(out)
+    at_points = [{k: fi.to_value(t) for k, fi, t in zip(keys, problem.free, grid_theta[i])} for i in order]
+    profiled: dict[str, Any] = dict(values=[f.to_value(x) for x in xs], chi2=cs.tolist(), threshold=CHI2_95_1DF,
+                                    flag=flag, points=at_points)
+    result.profiles[key] = _clean(profiled)
     return result.profiles[key]
 
 

@@ -254,6 +254,11 @@ def _median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
+def _items(value: object) -> list:
+    """A parsed list field of a converter row (a list or tuple; anything else is empty)."""
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
 def compute_defaults(rows: Sequence[Mapping[str, object]]) -> dict[tuple[str, str], DefaultValue]:
     """The values of :data:`DEFAULTS`, computed from parsed design rows (before defaults are applied).
 
@@ -275,7 +280,7 @@ def compute_defaults(rows: Sequence[Mapping[str, object]]) -> dict[tuple[str, st
     counted = [r for r in rows if r["in_scope"] == "yes" and not r["duplicate_of"]]
     out: dict[tuple[str, str], DefaultValue] = {}
 
-    named = Counter(a for r in counted for a in r["_agents_named"])  # type: ignore[union-attr]
+    named = Counter(a for r in counted for a in _items(r["_agents_named"]))
     n_named = sum(1 for r in counted if r["_agents_named"])
     if named:
         agent, k = named.most_common(1)[0]
@@ -284,7 +289,7 @@ def compute_defaults(rows: Sequence[Mapping[str, object]]) -> dict[tuple[str, st
             f"{agent!r}, the agent named by most in-scope designs that name a modelled agent "
             f"({dict(named.most_common())})")
 
-    routes = Counter(x for r in counted for x in r["_chemo_routes"])  # type: ignore[union-attr]
+    routes = Counter(x for r in counted for x in _items(r["_chemo_routes"]))
     if routes:
         route, k = routes.most_common(1)[0]
         out[("chemo_route", "")] = DefaultValue(
@@ -309,13 +314,13 @@ def compute_defaults(rows: Sequence[Mapping[str, object]]) -> dict[tuple[str, st
                 "route", therapy, route, k, sum(printed.values()),
                 f"{route!r}, the route printed by most in-scope {therapy} designs ({dict(printed.most_common())})")
 
-    delays = [float(r["_delays"][0]) for r in counted if r["_delays"]]  # type: ignore[index]
+    delays = [float(_items(r["_delays"])[0]) for r in counted if _items(r["_delays"])]
     if delays:
         out[("treatment_day", "")] = DefaultValue(
             "treatment_day", "", _median(delays), len(delays), len(delays),
             f"the last chemotherapy dose day plus {_num(_median(delays))} days, the median printed delay after the "
             f"last chemotherapy dose (printed delays {', '.join(_num(d) for d in sorted(delays))})")
-    follow = [float(max(r["_followups"])) for r in counted if r["_followups"]]  # type: ignore[type-var]
+    follow = [max(float(x) for x in _items(r["_followups"])) for r in counted if r["_followups"]]
     if follow:
         out[("sampling_day", "")] = DefaultValue(
             "sampling_day", "", _median(follow), len(follow), len(follow),

@@ -123,6 +123,14 @@ def _design_species(design: "Design") -> str:
     return str(design.species).strip().lower()
 
 
+def _sampling_day(design: "Design") -> float:
+    """The design's sampling day (days from the first chemotherapy dose); a design without one is not simulable."""
+    day = design.sampling_day
+    if day is None:
+        raise PoiOdeError(f"design {design.design_id}: no sampling day (not simulable)")
+    return float(day)
+
+
 def _dose_class(amount: float) -> str:
     return f"1e{int(math.floor(math.log10(amount)))}" if amount > 0 else ""
 
@@ -251,8 +259,8 @@ def study_effect(treated: float, control: float, cv: float, n_treated: int, n_co
     """
     df = n_treated + n_control - 2
     sd = cv * math.sqrt(((n_treated - 1) * treated**2 + (n_control - 1) * control**2) / df)
-    g = hedges_correction(n_treated, n_control) * (treated - control) / sd
-    return g, smd_variance(g, n_treated, n_control)
+    g = float(hedges_correction(n_treated, n_control)) * (treated - control) / sd
+    return g, float(smd_variance(g, n_treated, n_control))
 
 
 DEFAULT_GROUP_SIZE = ("a design that prints no group size counts the median printed group size of the designs of "
@@ -374,20 +382,20 @@ class EvidenceObjective:
             if model is None:
                 raise PoiOdeError(f"design {designs[0].design_id}: no {species} model was given to the evidence "
                                   "objective")
-            base = model.parameter_set
+            base = model.require_parameter_set()
             known = {k: v for k, v in values.items() if k in base.parameters}
             pset = base.with_values(known) if known else base
             affects_control = control_parameters(model)
             control_key = (species, tuple(sorted((k, v) for k, v in known.items() if k in affects_control)))
             arms = [d.arms(model) for d in designs]
-            times = sorted({0.0, *(float(d.sampling_day) for d in designs)})
+            times = sorted({0.0, *(_sampling_day(d) for d in designs)})
             treated = self._batch(model, [a[0] for a in arms], times, pset, designs, "treated")
             control = self._controls.get(control_key)
             if control is None:
                 control = self._batch(model, [a[1] for a in arms], times, pset, designs, "control")
                 self._controls[control_key] = control
             for i, d in enumerate(designs):
-                at = times.index(float(d.sampling_day))
+                at = times.index(_sampling_day(d))
                 out[d.design_id] = {v: (float(treated[v][i, at]), float(control[v][i, at]))
                                     for v in wanted[d.design_id]}
         if len(self._cache) > 8:

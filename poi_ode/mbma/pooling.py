@@ -81,7 +81,8 @@ def _z(level: float) -> float:
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
-def _arrays(effects: Sequence[float], variances: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(effects: "Sequence[float] | np.ndarray", variances: "Sequence[float] | np.ndarray"
+            ) -> tuple[np.ndarray, np.ndarray]:
     try:
         y = np.asarray(effects, dtype=float).ravel()
         v = np.asarray(variances, dtype=float).ravel()
