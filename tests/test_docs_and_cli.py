@@ -144,8 +144,12 @@ def test_bundled_fit_configs_reproduce_their_committed_estimates(tmp_path):
         committed = FitResult.from_json(ROOT / "fits" / config.stem / "fit.json")
         again = run_config(config, tmp_path / config.stem)
         assert again.status == committed.status
+        assert again.chi2 == pytest.approx(committed.chi2, rel=1e-6), config.stem
         for p in committed.parameters:
-            assert again[p.key].value == pytest.approx(p.value, rel=1e-6), (config.stem, p.key)
+            # a parameter the likelihood does not fix (a profile open on a side) is reproducible only to the
+            # flatness of its direction: numerical noise of 1e-9 in the simulations moves it more than 1e-6
+            flat = not p.identifiability.startswith("identifiable")
+            assert again[p.key].value == pytest.approx(p.value, rel=1e-3 if flat else 1e-6), (config.stem, p.key)
 
 
 def test_cli_gsa_morris_writes_table_figure_and_summary(tmp_path, capsys):

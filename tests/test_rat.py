@@ -27,7 +27,8 @@ def test_rat_is_a_bundled_species_and_loads():
     assert "rat" in po.available_species()
     model = po.load_model("rat")
     assert model.species == "rat"
-    assert set(model.parameter_names) == set(model.parameter_set.parameters)
+    with_niche = po.load_model("rat", mechanism="niche_repair")
+    assert set(model.parameter_names) <= set(with_niche.parameter_names) == set(model.parameter_set.parameters)
 
 
 def test_every_rat_value_is_sourced_and_says_whether_it_is_a_rat_value():

@@ -36,11 +36,12 @@ import math
 import re
 import sys
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..errors import PoiOdeError, UnitError
 
-__all__ = ["convert_natural_history", "ConversionError", "CONVERTED_DATASETS", "SKIPPED_FILE", "COLUMNS", "main"]
+__all__ = ["convert_natural_history", "ConversionError", "CONVERTED_DATASETS", "SKIPPED_FILE", "COLUMNS", "main",
+           "converter_main", "write_table"]
 
 NATURAL_HISTORY = "natural_history.csv"
 FOLLICLE_DAT = "human_follicle_counts_by_age.dat"
@@ -372,7 +373,8 @@ def _hormones(rows: Sequence[dict[str, str]]) -> tuple[list[dict[str, str]], lis
 # writing
 
 
-def _write(path: Path, columns: Sequence[str], rows: Iterable[dict[str, str]]) -> Path:
+def write_table(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Path:
+    """Write ``rows`` as CSV with ``columns`` (missing fields empty), LF line ends; return ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
@@ -444,32 +446,42 @@ def convert_natural_history(evidence_dir: str | Path, out_dir: str | Path) -> li
     hormones = _checked(HORMONES, hormones, ledger)
     ledger.sort(key=lambda r: (r["target_dataset"], int(r["evidence_row"]), r["decision"]))
     return [
-        _write(out_dir / f"{FOLLICLES}.csv", COLUMNS, follicles),
-        _write(out_dir / f"{AMH}.csv", COLUMNS, amh),
-        _write(out_dir / f"{HORMONES}.csv", COLUMNS, hormones),
-        _write(out_dir / SKIPPED_FILE, SKIPPED_COLUMNS, ledger),
+        write_table(out_dir / f"{FOLLICLES}.csv", COLUMNS, follicles),
+        write_table(out_dir / f"{AMH}.csv", COLUMNS, amh),
+        write_table(out_dir / f"{HORMONES}.csv", COLUMNS, hormones),
+        write_table(out_dir / SKIPPED_FILE, SKIPPED_COLUMNS, ledger),
     ]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m poi_ode.data.evidence [EVIDENCE_DIR] [OUT_DIR]``; returns the exit status."""
+def converter_main(argv: Sequence[str] | None, module: str, convert: Callable[[Path, Path], list[Path]],
+                   errors: type[Exception]) -> int:
+    """The command line of an evidence converter: ``python -m MODULE [EVIDENCE_DIR] [OUT_DIR]``.
+
+    Converts with ``convert(evidence_dir, out_dir)`` (defaults ``../shared/evidence`` and the bundled folder),
+    prints the rows of each file written, and returns the exit status (1 after an ``errors`` exception, 2 on
+    bad arguments).
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) > 2 or any(a in ("-h", "--help") for a in args):
-        print(__doc__.strip().splitlines()[0])
-        print("usage: python -m poi_ode.data.evidence [EVIDENCE_DIR (../shared/evidence)] [OUT_DIR "
-              "(poi_ode/data/bundled)]")
+        print(f"python -m {module}: convert evidence sheets into bundled datasets")
+        print(f"usage: python -m {module} [EVIDENCE_DIR (../shared/evidence)] [OUT_DIR (poi_ode/data/bundled)]")
         return 0 if args and args[0] in ("-h", "--help") else 2
     evidence_dir = Path(args[0]) if args else Path("..") / "shared" / "evidence"
     out_dir = Path(args[1]) if len(args) > 1 else Path(__file__).parent / "bundled"
     try:
-        written = convert_natural_history(evidence_dir, out_dir)
-    except ConversionError as exc:
+        written = convert(evidence_dir, out_dir)
+    except errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for path in written:
-        with path.open(encoding="utf-8") as f:
-            print(f"{path}: {sum(1 for _ in f) - 1} rows")
+        with path.open(newline="", encoding="utf-8") as f:
+            print(f"{path}: {sum(1 for _ in csv.reader(f)) - 1} rows")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m poi_ode.data.evidence [EVIDENCE_DIR] [OUT_DIR]``; returns the exit status."""
+    return converter_main(argv, "poi_ode.data.evidence", convert_natural_history, ConversionError)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -49,6 +49,7 @@ from typing import Any, Sequence
 
 from ..errors import PoiOdeError
 from ..mbma.designs import ANALYTES, DESIGN_COLUMNS, THERAPY_UNITS, compute_defaults, format_schedule, parse_schedule
+from .evidence import converter_main, write_table
 
 __all__ = ["convert_designs", "DesignConversionError", "DESIGNS_NAME", "SKIPPED_FILE", "MSC_SHEET", "EV_SHEET",
            "AS_PRINTED", "SKIPPED_COLUMNS", "main"]
@@ -563,15 +564,6 @@ def _apply(rows: list[dict]) -> None:
             r["notes"] = r["notes"] + SEP + "; ".join(remarks)
 
 
-def _write(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([row.get(c, "") for c in columns])
-    return path
-
 
 def convert_designs(evidence_dir: str | Path, out_dir: str | Path) -> list[Path]:
     """Write the design table and its ledger converted from the two design sheets.
@@ -614,29 +606,13 @@ def convert_designs(evidence_dir: str | Path, out_dir: str | Path) -> list[Path]
     if len(set(ids)) != len(ids):
         raise DesignConversionError(f"design ids repeat: {sorted({i for i in ids if ids.count(i) > 1})}")
     ledger.sort(key=lambda r: (r["evidence_file"], int(r["evidence_row"]), r["decision"]))
-    return [_write(out_dir / f"{DESIGNS_NAME}.csv", DESIGN_COLUMNS, rows),
-            _write(out_dir / SKIPPED_FILE, SKIPPED_COLUMNS, ledger)]
+    return [write_table(out_dir / f"{DESIGNS_NAME}.csv", DESIGN_COLUMNS, rows),
+            write_table(out_dir / SKIPPED_FILE, SKIPPED_COLUMNS, ledger)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m poi_ode.data.evidence_designs [EVIDENCE_DIR] [OUT_DIR]``; returns the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) > 2 or any(a in ("-h", "--help") for a in args):
-        print(__doc__.strip().splitlines()[0])
-        print("usage: python -m poi_ode.data.evidence_designs [EVIDENCE_DIR (../shared/evidence)] [OUT_DIR "
-              "(poi_ode/data/bundled)]")
-        return 0 if args and args[0] in ("-h", "--help") else 2
-    evidence_dir = Path(args[0]) if args else Path("..") / "shared" / "evidence"
-    out_dir = Path(args[1]) if len(args) > 1 else Path(__file__).parent / "bundled"
-    try:
-        written = convert_designs(evidence_dir, out_dir)
-    except DesignConversionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    for path in written:
-        with path.open(encoding="utf-8") as f:
-            print(f"{path}: {sum(1 for _ in csv.reader(f)) - 1} rows")
-    return 0
+    return converter_main(argv, "poi_ode.data.evidence_designs", convert_designs, DesignConversionError)
 
 
 if __name__ == "__main__":  # pragma: no cover

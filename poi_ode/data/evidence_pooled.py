@@ -54,7 +54,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .evidence import ConversionError
+from .evidence import ConversionError, converter_main, write_table
 from .pooled import POOLED_COLUMNS, read_pooled_effects
 
 __all__ = ["convert_pooled_effects", "POOLED_DATASET", "POOLED_SKIPPED_FILE", "OUTCOMES", "SUBGROUPS", "main"]
@@ -300,15 +300,6 @@ def _effect_id(row: dict[str, str]) -> str:
     return f"{meta}:{analyte}:{kind}={value}:{pooling}"
 
 
-def _write(path: Path, columns: Sequence[str], rows: Sequence[dict[str, str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([row.get(c, "") for c in columns])
-    return path
-
 
 def convert_pooled_effects(evidence_dir: str | Path, out_dir: str | Path) -> list[Path]:
     """Write the pooled-effects table converted from the two meta-analysis evidence sheets.
@@ -367,30 +358,14 @@ def convert_pooled_effects(evidence_dir: str | Path, out_dir: str | Path) -> lis
         rows = [r for k, r in enumerate(rows) if k not in bad]
     ledger.sort(key=lambda r: (r["evidence_file"], int(r["evidence_row"]), r["decision"]))
     return [
-        _write(out_dir / f"{POOLED_DATASET}.csv", COLUMNS, rows),
-        _write(out_dir / POOLED_SKIPPED_FILE, SKIPPED_COLUMNS, ledger),
+        write_table(out_dir / f"{POOLED_DATASET}.csv", COLUMNS, rows),
+        write_table(out_dir / POOLED_SKIPPED_FILE, SKIPPED_COLUMNS, ledger),
     ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m poi_ode.data.evidence_pooled [EVIDENCE_DIR] [OUT_DIR]``; returns the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) > 2 or any(a in ("-h", "--help") for a in args):
-        print(__doc__.strip().splitlines()[0])
-        print("usage: python -m poi_ode.data.evidence_pooled [EVIDENCE_DIR (../shared/evidence)] [OUT_DIR "
-              "(poi_ode/data/bundled)]")
-        return 0 if args and args[0] in ("-h", "--help") else 2
-    evidence_dir = Path(args[0]) if args else Path("..") / "shared" / "evidence"
-    out_dir = Path(args[1]) if len(args) > 1 else Path(__file__).parent / "bundled"
-    try:
-        written = convert_pooled_effects(evidence_dir, out_dir)
-    except ConversionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    for path in written:
-        with path.open(encoding="utf-8") as f:
-            print(f"{path}: {sum(1 for _ in f) - 1} rows")
-    return 0
+    return converter_main(argv, "poi_ode.data.evidence_pooled", convert_pooled_effects, ConversionError)
 
 
 if __name__ == "__main__":  # pragma: no cover

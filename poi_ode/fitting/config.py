@@ -90,7 +90,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
         raise ParameterError(f"{path}: 'data' must be a list of bundled dataset names or CSV paths")
     evidence = config.get("evidence")
     if not config["data"] and not evidence:
-        raise ParameterError(f"{path.name}: 'data' is empty and there is no [evidence]: nothing to fit")
+        raise ParameterError(f"{path.name}: 'data' lists no dataset and there is no [evidence]: nothing to fit")
     if evidence is not None:
         if not isinstance(evidence, dict) or evidence.get("therapy") not in ("msc", "exosome"):
             raise ParameterError(f"{path.name}: [evidence] needs therapy = \"msc\" or \"exosome\"")
@@ -116,7 +116,7 @@ def _dataset(config: dict[str, Any]) -> tuple[Dataset | None, list[str]]:
                                      f"dataset ({', '.join(list_datasets())}) nor a CSV file at {csv}")
             part = read_dataset(csv)
         data = part if data is None else data + part
-    if data is None:
+    if data is None:  # pragma: no cover - read_config refuses an empty 'data' without [evidence]
         raise ParameterError(f"{config.get('_path', config['name'])}: 'data' lists no dataset")
     notes = []
     frame = data.frame

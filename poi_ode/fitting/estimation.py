@@ -319,9 +319,10 @@ def _data_only_se(jac: np.ndarray, problem: FitProblem, j: int) -> float:
     rows = jac[: int(problem.used.sum()) + problem.n_evidence]
     fim = rows.T @ rows
     try:
-        return float(np.sqrt(np.linalg.inv(fim)[j, j]))
+        variance = float(np.linalg.inv(fim)[j, j])
     except np.linalg.LinAlgError:
         return math.inf
+    return math.sqrt(variance) if variance > 0 else math.inf  # not positive: the data alone do not fix it
 
 
 def _evidence_table(problem: FitProblem, theta: np.ndarray) -> list[dict[str, Any]]:

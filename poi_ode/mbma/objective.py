@@ -325,6 +325,10 @@ class EvidenceObjective:
     targets: list[EffectTarget]
     _cache: dict[tuple, dict[str, dict[str, tuple[float, float]]]] = field(default_factory=dict, repr=False)
     _controls: dict[tuple, Any] = field(default_factory=dict, repr=False)
+    rtol: float = 1e-6
+    """Solver tolerances of the design simulations (those of :func:`poi_ode.simulate_batch`; 1e-9 and 1e-12, as
+    for time-course fits, make the calibration about ten times slower for the same estimates to 1e-5)."""
+    atol: float = 1e-9
     group_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Animals per group (treated, control) of each design: as printed, else :data:`DEFAULT_GROUP_SIZE`'s rule."""
 
@@ -389,10 +393,11 @@ class EvidenceObjective:
             control_key = (species, tuple(sorted((k, v) for k, v in known.items() if k in affects_control)))
             arms = [d.arms(model) for d in designs]
             times = sorted({0.0, *(_sampling_day(d) for d in designs)})
-            treated = self._batch(model, [a[0] for a in arms], times, pset, designs, "treated")
+            treated = self._batch(model, [a[0] for a in arms], times, pset, designs, "treated", self.rtol, self.atol)
             control = self._controls.get(control_key)
             if control is None:
-                control = self._batch(model, [a[1] for a in arms], times, pset, designs, "control")
+                control = self._batch(model, [a[1] for a in arms], times, pset, designs, "control", self.rtol,
+                                      self.atol)
                 self._controls[control_key] = control
             for i, d in enumerate(designs):
                 at = times.index(_sampling_day(d))
@@ -407,11 +412,11 @@ class EvidenceObjective:
 
     @staticmethod
     def _batch(model: "Model", regimens: list, times: list[float], pset: "ParameterSet",
-               designs: list["Design"], arm: str) -> dict[str, np.ndarray]:
+               designs: list["Design"], arm: str, rtol: float, atol: float) -> dict[str, np.ndarray]:
         """Variables of ``regimens`` at ``times`` from one batch call; a failure names the design and arm."""
         from ..simulate import simulate_batch
 
-        batch = simulate_batch(model, regimens, times=times, params=pset, threads=1)
+        batch = simulate_batch(model, regimens, times=times, params=pset, threads=1, rtol=rtol, atol=atol)
         for i, err in enumerate(batch.errors):
             if err is not None:
                 raise PoiOdeError(f"design {designs[i].design_id}, {arm} arm: {err}")
