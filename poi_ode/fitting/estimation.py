@@ -107,7 +107,8 @@ def fit(
     solver : {"auto", "rodas", "LSODA", "BDF", "Radau"}
         Engine of the simulations behind the residuals (``method`` of :func:`poi_ode.simulate`;
         default ``"auto"``, the compiled RODAS4 where it builds). The analytic Jacobian's
-        forward sensitivities are integrated with scipy's ``odeint`` whatever the solver.
+        forward sensitivities are integrated by the compiled engine too for ``"auto"`` and
+        ``"rodas"`` (where it builds), by scipy's ``odeint`` for the other solvers.
     mcmc_steps, mcmc_walkers, mcmc_burn : int
         If ``mcmc_steps`` > 0, sample the posterior with emcee through lmfit (seeded with
         ``seed``; needs the ``mcmc`` extra), starting at the estimate; samples are stored in

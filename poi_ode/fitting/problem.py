@@ -167,7 +167,11 @@ class FitProblem:
     rtol: float = 1e-9  # tight: finite-difference Jacobians of the residuals need smooth simulations
     atol: float = 1e-12
     max_steps: int = 100_000  # solver step budget per segment between doses
-    solver: str = "auto"  # simulate(method=...) of the residuals; forward sensitivities use odeint regardless
+    solver: str = "auto"  # simulate(method=...) of the residuals; auto/rodas: compiled sensitivities too
+    # tolerances of the analytic Jacobian's sensitivities: a Gauss-Newton step needs the Jacobian to a few digits
+    # (the residuals keep rtol/atol, so the optimum does not move); tighter ones only cost steps
+    sensitivity_rtol: float = 1e-7
+    sensitivity_atol: float = 1e-10
     n_evaluations: int = 0
     n_failures: int = 0
     last_failure: str = ""
@@ -528,7 +532,8 @@ class FitProblem:
         Differentiates the simulated observables through the sensitivity equations of the
         symbolic model (:mod:`poi_ode.sensitivity`; states and outputs), then the error model,
         the censoring terms and the priors analytically. A failed integration returns None so
-        the caller falls back to finite differences.
+        the caller falls back to finite differences. With ``solver`` "auto" or "rodas" the
+        sensitivities are integrated by the compiled engine (where it builds), else by scipy.
         """
         from ..sensitivity import forward
 
@@ -550,7 +555,8 @@ class FitProblem:
             times = arm.times if arm.times[-1] > 0 else np.array([0.0, 1e-9])
             try:
                 sens = forward(self.model, arm.regimen, times, pset, names or [self.model.parameter_names[0]],
-                               initial=initial, age=arm.age, rtol=self.rtol, atol=self.atol)
+                               initial=initial, age=arm.age, rtol=self.sensitivity_rtol, atol=self.sensitivity_atol,
+                               method="auto" if self.solver in ("auto", "rodas") else "LSODA")
             except PoiOdeError:
                 return None
             for k, (row, var) in enumerate(zip(arm.rows, arm.variables)):

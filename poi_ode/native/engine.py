@@ -42,7 +42,9 @@ __all__ = ["ENGINE", "FAILURES", "NativeModel", "NativeUnavailable", "available"
 
 _ENGINE = Path(__file__).with_name("rodas.c")
 _CFLAGS = ("-O3", "-fno-math-errno", "-fPIC", "-shared")  # no -ffast-math: the engine tests isfinite()
-_ENGINE_HASH = hashlib.sha256(_ENGINE.read_bytes() + repr(_CFLAGS).encode()).hexdigest()[:12]
+# the engine, its generator (this file) and the flags: a change to any of them builds a new library
+_ENGINE_HASH = hashlib.sha256(_ENGINE.read_bytes() + Path(__file__).read_bytes()
+                              + repr(_CFLAGS).encode()).hexdigest()[:12]
 _MEMORY: dict[str, "NativeModel"] = {}
 _UNAVAILABLE: dict[str, str] = {}
 FAILURES = {1: "too many steps", 2: "step size underflow", 3: "singular iteration matrix",
@@ -140,8 +142,112 @@ def _sparse_lu(jac_nonzero: list[tuple[int, int]], n: int) -> list[str]:
     ]
 
 
-def c_source(model: "Model") -> str:
-    """The complete C translation unit for ``model``: generated equations, then the engine."""
+def _array(name: str, values: list[int]) -> str:
+    """A C array of ints (one 0 if empty: C has no empty arrays)."""
+    return f"static const int {name}[] = {{{', '.join(map(str, values)) or '0'}}};"
+
+
+def _second_derivatives(exprs: list[sp.Expr], n: int) -> list[tuple[int, int, sp.Expr]]:
+    """(entry, state m, d expr / d y_m) of every non-zero derivative of ``exprs`` by a state."""
+    ys = [sp.Symbol(f"y{m}") for m in range(n)]
+    out = []
+    for e, x in enumerate(exprs):
+        for m in range(n):
+            if ys[m] in x.free_symbols:
+                d = sp.diff(x, ys[m])
+                if d != 0:
+                    out.append((e, m, d))
+    return out
+
+
+def _sensitivity_source(model: "Model", printer: C99CodePrinter) -> list[str]:
+    """Generated C the forward sensitivities need.
+
+    The right-hand side with the Jacobian on its compact sparse pattern (one function, the stage
+    evaluation of the augmented system), one function per parameter for its column of df/dp
+    (only the columns asked for are evaluated), the second derivatives for the coupling block
+    ``H_j = d(J S_j + F_j)/dy`` of the augmented Jacobian (``dJ_e/dy_m`` of every Jacobian entry e,
+    ``dF_ij/dy_m`` per parameter column; H_j lies on the Jacobian's pattern), and straight-line
+    sparse products on that pattern (``jac_pattern_mv``, ``d2j_contract``).
+    """
+    s = symbolic_pieces(model)
+    n, n_p = s.n, s.n_params
+    out = [f"#define JAC_NNZ {len(s.jac_nonzero)}", f"#define N_P {n_p}"]
+    both = _function("model_rhs_jac_nz", [*s.rhs, *s.jac_entries],
+                     [f"out[{i}]" for i in range(n)] + [f"jout[{k}]" for k in range(len(s.jac_entries))], n, s.q_names,
+                     printer)  # one CSE over both: they share most subexpressions
+    both[0] = both[0].replace("double *out)", "double *out, double *jout)")
+    out += both
+    at = {ij: e for e, ij in enumerate(s.jac_nonzero)}
+
+    def on_pattern(rows_and_states):
+        """Positions on the Jacobian's pattern of (row, state) pairs: where d(J S + F)/dy lives."""
+        missing = [ij for ij in rows_and_states if ij not in at]
+        if missing:
+            raise NativeUnavailable(f"a second derivative at {missing[0]} lies off the Jacobian's pattern")
+        return [at[ij] for ij in rows_and_states]
+
+    d2j = _second_derivatives(s.jac_entries, n)
+    on_pattern([(s.jac_nonzero[e][0], m) for e, m, _ in d2j])
+    out.append(f"#define D2J_NNZ {len(d2j)}")
+    out += _function("model_d2jac", [d for _, _, d in d2j], [f"out[{k}]" for k in range(len(d2j))], n, s.q_names,
+                     printer)
+    # straight-line sparse products on the Jacobian's pattern (row sums: no scattered stores)
+    rows: dict[int, list[str]] = {}
+    for e, (i, j) in enumerate(s.jac_nonzero):
+        rows.setdefault(i, []).append(f"a[{e}] * x[{j}]")
+    out += ["/* out += A x for A on the Jacobian's pattern */",
+            "static void jac_pattern_mv(const double *a, const double *x, double *out) {",
+            *(f"    out[{i}] += {' + '.join(terms)};" for i, terms in sorted(rows.items())),
+            "    (void)a; (void)x; (void)out;", "}"]
+    into: dict[int, list[str]] = {}
+    for k_, (e, m, _) in enumerate(d2j):
+        into.setdefault(at[(s.jac_nonzero[e][0], m)], []).append(f"d[{k_}] * x[{s.jac_nonzero[e][1]}]")
+    out += ["/* h = (dJ/dy) contracted with x, on the Jacobian's pattern (d: model_d2jac) */",
+            "static void d2j_contract(const double *d, const double *x, double *h) {",
+            *(f"    h[{p}] = {' + '.join(into[p])};" if p in into else f"    h[{p}] = 0.0;"
+              for p in range(len(s.jac_nonzero))), "    (void)d; (void)x; (void)h;", "}"]
+    columns: dict[int, list[tuple[int, sp.Expr]]] = {}
+    for (i, j), e in zip(s.dfdp_nonzero, s.dfdp_entries):
+        columns.setdefault(j, []).append((i, e))
+    fn, d2fn, lengths, d2_lengths = [], [], [], []
+    for j in range(n_p):
+        entries = columns.get(j, [])
+        lengths.append(len(entries))
+        if not entries:
+            fn.append("0")
+            d2fn.append("0")
+            d2_lengths.append(0)
+            out += [_array(f"DFDP{j}_ROW", []), _array(f"D2F{j}_H", [])]
+            continue
+        out.append(_array(f"DFDP{j}_ROW", [i for i, _ in entries]))
+        out += _function(f"model_dfdp_{j}", [e for _, e in entries], [f"out[{k}]" for k in range(len(entries))], n,
+                         s.q_names, printer)
+        d2 = _second_derivatives([e for _, e in entries], n)
+        d2_lengths.append(len(d2))
+        out.append(_array(f"D2F{j}_H", on_pattern([(entries[e][0], m) for e, m, _ in d2])))
+        out += _function(f"model_d2fdp_{j}", [d for _, _, d in d2], [f"out[{k}]" for k in range(len(d2))], n, s.q_names,
+                         printer)
+        fn.append(f"model_dfdp_{j}")
+        d2fn.append(f"model_d2fdp_{j}" if d2 else "0")
+    out += [
+        "typedef void (*model_fn)(double, const double *, const double *, double *);",
+        f"static const model_fn DFDP_FN[N_P] = {{{', '.join(fn)}}};",
+        f"static const model_fn D2F_FN[N_P] = {{{', '.join(d2fn)}}};",
+        _array("DFDP_LEN", lengths), _array("D2F_LEN", d2_lengths),
+        f"static const int *const DFDP_ROWS[N_P] = {{{', '.join(f'DFDP{j}_ROW' for j in range(n_p))}}};",
+        f"static const int *const D2F_HS[N_P] = {{{', '.join(f'D2F{j}_H' for j in range(n_p))}}};",
+        "",
+    ]
+    return out
+
+
+def c_source(model: "Model", sensitivities: bool = False) -> str:
+    """The complete C translation unit for ``model``: generated equations, then the engine.
+
+    With ``sensitivities`` the unit also holds what :meth:`NativeModel.sensitivities` needs
+    (defines ``POI_SENSITIVITIES``; derived with second derivatives, so built only on demand).
+    """
     s = symbolic_pieces(model)
     printer = C99CodePrinter()
     n = s.n
@@ -165,6 +271,8 @@ def c_source(model: "Model") -> str:
     minus_j = dict(zip(s.jac_nonzero, s.jac_entries))
     out += _function("model_minus_jac_lu", [-minus_j.get(ij, sp.S.Zero) for ij in index],
                      [f"out[{k}]" for k in index.values()], n, s.q_names, printer)
+    if sensitivities:
+        out = ["#define POI_SENSITIVITIES", *out, *_sensitivity_source(model, printer)]
     return "\n".join(out) + "\n" + _ENGINE.read_text(encoding="utf-8")
 
 
@@ -238,6 +346,8 @@ class NativeModel:
     library: ctypes.CDLL
     path: Path
     openmp: bool
+    time_dependent: bool = False
+    """Whether the right-hand side depends on time (the sensitivity integrator needs an autonomous model)."""
 
     def simulate(self, q, y0, dose_times, jumps, times, rtol: float, atol, max_steps: int):
         """Integrate one simulation; return (states and outputs at ``times``, stats dict, failure day or None)."""
@@ -288,19 +398,63 @@ class NativeModel:
         fails = [float(t_fail[b]) if stats[b, 4] != 0 else None for b in range(n_sim)]
         return Y, O, stat_dicts, fails
 
+    def sensitivities(self, q, y0, S0, columns, pscale, times, rtol: float, atol, max_steps: int):
+        """Integrate states and forward sensitivities of an autonomous model from day 0 (no doses).
 
-def native_model(model: "Model", defines: tuple[str, ...] = ()) -> NativeModel:
+        Needs a library built with ``native_model(model, sensitivities=True)``.
+
+        Parameters
+        ----------
+        q : (n_q,) prepared constants; y0 : (n_states,) initial state.
+        S0 : (n_states, k) initial sensitivities d y0 / d p_c (state units per declared parameter unit).
+        columns : (k,) indices of the parameters (model order) to differentiate with respect to.
+        pscale : (k,) typical magnitude of each parameter (its |value|, 1 where 0): the error of
+            column c is controlled on ``pscale[c] * S[:, c]``, in state units.
+        times : (n_out,) increasing output days (>= 0; a day 0 gets the initial values).
+        rtol, atol, max_steps : as for :meth:`simulate` (``max_steps``: the whole run).
+
+        Returns
+        -------
+        Y : (n_out, n_states); S : (n_out, n_states, k); stats : dict; t_fail : day or None.
+        """
+        n = self.n_states
+        columns = np.asarray(columns, dtype=int)
+        k = columns.size
+        if k and (columns.min() < 0 or columns.max() >= self.library.poi_n_p()):
+            raise ValueError(f"parameter columns {columns} out of range")
+        col = np.ascontiguousarray(columns, dtype=np.int32)
+        y = np.ascontiguousarray(y0, dtype=float).copy()
+        S = np.ascontiguousarray(np.asarray(S0, float).reshape(n, k).T).copy()  # column c contiguous
+        scale = np.ascontiguousarray(pscale, dtype=float)
+        t_out = np.ascontiguousarray(times, dtype=float)
+        atol_v = np.ascontiguousarray(np.broadcast_to(np.asarray(atol, float), (n,)))
+        q = np.ascontiguousarray(q, dtype=float)
+        Y = np.full((t_out.size, n), np.nan)
+        S_out = np.full((t_out.size, k, n), np.nan)
+        stats = np.zeros(len(_STATS), dtype=np.int64)
+        t_fail = np.full(1, np.nan)
+        status = self.library.poi_sensitivities(
+            q.ctypes.data, y.ctypes.data, S.ctypes.data, k, col.ctypes.data, scale.ctypes.data, t_out.size,
+            t_out.ctypes.data, Y.ctypes.data, S_out.ctypes.data, rtol, atol_v.ctypes.data, max_steps,
+            stats.ctypes.data, t_fail.ctypes.data)
+        if status < 0:
+            raise MemoryError("the compiled engine could not allocate its workspace")
+        return Y, S_out.transpose(0, 2, 1), dict(zip(_STATS, stats.tolist())), (float(t_fail[0]) if status else None)
+
+
+def native_model(model: "Model", defines: tuple[str, ...] = (), sensitivities: bool = False) -> NativeModel:
     """The compiled engine for ``model`` (built once, cached in memory and on disk).
 
     ``defines`` are preprocessor macros for the engine (``POI_FORCE_DENSE``: dense LU on
-    every step, used by the tests).
+    every step, used by the tests). ``sensitivities`` builds (on first use) a separate library
+    that can also integrate forward sensitivities (:meth:`NativeModel.sensitivities`).
 
     Raises
     ------
     NativeUnavailable
         If no C compiler works here; the reason is in the message.
     """
-    key = "_".join([model.compiled.key, _ENGINE_HASH, *defines])
+    key = "_".join([model.compiled.key, _ENGINE_HASH, *defines, *(["sens"] if sensitivities else [])])
     if key in _MEMORY:
         return _MEMORY[key]
     if key in _UNAVAILABLE:
@@ -308,8 +462,8 @@ def native_model(model: "Model", defines: tuple[str, ...] = ()) -> NativeModel:
     folder = cache_dir() or Path(tempfile.mkdtemp(prefix="poi_ode_native_"))
     path = folder / f"native_{key}.so"
     try:
-        library = _load_library(path, lambda: _compile("".join(f"#define {d}\n" for d in defines) + c_source(model),
-                                                       path))
+        prefix = "".join(f"#define {d}\n" for d in defines)
+        library = _load_library(path, lambda: _compile(prefix + c_source(model, sensitivities), path))
     except (NativeUnavailable, OSError) as exc:
         _UNAVAILABLE[key] = str(exc)
         raise NativeUnavailable(str(exc)) from exc
@@ -317,10 +471,15 @@ def native_model(model: "Model", defines: tuple[str, ...] = ()) -> NativeModel:
     library.poi_simulate_batch.argtypes = [i, vp, vp, vp, vp, vp, i, vp, vp, vp, ctypes.c_double, vp, ctypes.c_long, vp,
                                            vp, i]
     library.poi_simulate_batch.restype = i
+    if sensitivities:
+        library.poi_sensitivities.argtypes = [vp, vp, vp, i, vp, vp, i, vp, vp, vp, ctypes.c_double, vp, ctypes.c_long,
+                                              vp, vp]
+        library.poi_sensitivities.restype = i
     n, nq = library.poi_n_states(), library.poi_n_q()
     if n != len(model.states):
         raise NativeUnavailable(f"compiled library {path.name} does not match the model ({n} states)")
-    native = NativeModel(n, nq, library.poi_n_outputs(), library, path, openmp=library.poi_openmp() == 1)
+    native = NativeModel(n, nq, library.poi_n_outputs(), library, path, openmp=library.poi_openmp() == 1,
+                         time_dependent=library.poi_time_dependent() == 1)
     _MEMORY[key] = native
     return native
 
