@@ -545,26 +545,50 @@ class FitProblem:
         dmu = np.zeros((n_obs, len(self.free)))
         mu = np.full(n_obs, np.nan)
         ln10 = np.log(10.0)
-        for arm in self.arms:
-            cols = [j for j, f in enumerate(self.free) if not f.name.startswith("scale_") and f.scope in arm.scopes]
-            names = [self.free[j].name for j in cols]
+        method = "auto" if self.solver in ("auto", "rodas") else "LSODA"
+
+        def arm_columns(arm: Arm) -> list[int]:
+            return [j for j, f in enumerate(self.free) if not f.name.startswith("scale_") and f.scope in arm.scopes]
+
+        def sensitivities(arm: Arm, times: np.ndarray, cols: list[int]):
             pset = psets[arm.label]
             initial = arm.initial
             if initial == "first_observation":
                 initial = self._first_observation_state(arm, pset)
-            times = arm.times if arm.times[-1] > 0 else np.array([0.0, 1e-9])
-            try:
-                sens = forward(self.model, arm.regimen, times, pset, names or [self.model.parameter_names[0]],
-                               initial=initial, age=arm.age, rtol=self.sensitivity_rtol, atol=self.sensitivity_atol,
-                               method="auto" if self.solver in ("auto", "rodas") else "LSODA")
-            except PoiOdeError:
-                return None
+            times = times if times[-1] > 0 else np.array([0.0, 1e-9])
+            names = [self.free[j].name for j in cols] or [self.model.parameter_names[0]]
+            return forward(self.model, arm.regimen, times, pset, names, initial=initial, age=arm.age,
+                           rtol=self.sensitivity_rtol, atol=self.sensitivity_atol, method=method)
+
+        # arms on the age axis share one untreated course per parameter set, as in predict()
+        groups: dict[int, list[Arm]] = {}
+        for arm in self.arms:
+            if arm.age_axis:
+                groups.setdefault(id(psets[arm.label]), []).append(arm)
+        runs: dict[str, tuple] = {}  # arm label -> (sensitivities, sens row of each arm time, sens columns)
+        try:
+            for group in groups.values():
+                times = np.unique(np.concatenate([a.times for a in group]))
+                cols = sorted(set().union(*(arm_columns(a) for a in group)))
+                sens = sensitivities(group[0], times, cols)
+                runs.update({a.label: (sens, np.searchsorted(times, a.times), cols) for a in group})
+            for arm in self.arms:
+                if arm.label not in runs:
+                    cols = arm_columns(arm)
+                    runs[arm.label] = (sensitivities(arm, arm.times, cols), np.arange(len(arm.times)), cols)
+        except PoiOdeError:
+            return None
+        for arm in self.arms:
+            sens, rows_at, all_cols = runs[arm.label]
+            own = set(arm_columns(arm))
+            cols = [(c, j) for c, j in enumerate(all_cols) if j in own]
+            pset = psets[arm.label]
             for k, (row, var) in enumerate(zip(arm.rows, arm.variables)):
-                i = arm.time_index[k]
+                i = rows_at[arm.time_index[k]]
                 scale = scales[arm.scale_keys[k]] if arm.scale_keys[k] else 1.0
                 mu[row] = sens.value(var)[i] * arm.factors[k] * scale
                 d_var = sens.of(var)[i]
-                for c, j in enumerate(cols):
+                for c, j in cols:
                     f = self.free[j]
                     p_declared = sens.values[c]
                     dp = p_declared * ln10 if f.scale == "log" else p_declared / pset[f.name].value

@@ -35,6 +35,7 @@ from ..simulate import (
     healthy_state,
     initial_state,
     integrate_across_doses,
+    natural_history_parameters,
     reference_age,
     reserve_state,
     resolve_parameters,
@@ -334,17 +335,22 @@ def _initial_with_sensitivity(model, pset, initial, age, names, steady_sensitivi
     reserve = reserve_state(pset)
     if not has_natural_history(model):
         return y0, steady_sensitivity(y0, np.zeros((held.size, k)))
-    a0 = start_age(pset)
-    age = reference_age(pset) if age is None else float(age)
-    start = healthy_state(model, pset, a0)
-    S_held = np.zeros((held.size, k))
-    if "F_prim_start" in names:  # d F_prim(start) / d F_prim_start = 1 (declared units)
-        S_held[list(held).index(model.index[reserve]), names.index("F_prim_start")] = 1.0
-    S = steady_sensitivity(start, S_held)
-    y = start
-    if age > a0:
-        out = segment(np.concatenate([start, S.T.ravel()]), np.array([0.0, (age - a0) * DAYS_PER_YEAR]))[-1]
-        y, S = out[:n], out[n:].reshape(k, n).T.copy()
+    if not set(names) & {model.parameter_names[i] for i in natural_history_parameters(model)}:
+        # the untreated course does not depend on these parameters: its sensitivities are 0 from
+        # the start state on (no integration; the healthy state is the cached one)
+        y, S = (y0 if initial == "healthy" else healthy_state(model, pset, age)), np.zeros((n, k))
+    else:
+        a0 = start_age(pset)
+        age = reference_age(pset) if age is None else float(age)
+        start = healthy_state(model, pset, a0)
+        S_held = np.zeros((held.size, k))
+        if "F_prim_start" in names:  # d F_prim(start) / d F_prim_start = 1 (declared units)
+            S_held[list(held).index(model.index[reserve]), names.index("F_prim_start")] = 1.0
+        S = steady_sensitivity(start, S_held)
+        y = start
+        if age > a0:
+            out = segment(np.concatenate([start, S.T.ravel()]), np.array([0.0, (age - a0) * DAYS_PER_YEAR]))[-1]
+            y, S = out[:n], out[n:].reshape(k, n).T.copy()
     S[sinks] = 0.0
     if initial == "healthy":
         return y0, S
