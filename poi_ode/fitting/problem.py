@@ -550,6 +550,8 @@ class FitProblem:
         def arm_columns(arm: Arm) -> list[int]:
             return [j for j, f in enumerate(self.free) if not f.name.startswith("scale_") and f.scope in arm.scopes]
 
+        outputs = any(v not in self.model.index for arm in self.arms for v in arm.variables)
+
         def sensitivities(arm: Arm, times: np.ndarray, cols: list[int]):
             pset = psets[arm.label]
             initial = arm.initial
@@ -558,7 +560,7 @@ class FitProblem:
             times = times if times[-1] > 0 else np.array([0.0, 1e-9])
             names = [self.free[j].name for j in cols] or [self.model.parameter_names[0]]
             return forward(self.model, arm.regimen, times, pset, names, initial=initial, age=arm.age,
-                           rtol=self.sensitivity_rtol, atol=self.sensitivity_atol, method=method)
+                           rtol=self.sensitivity_rtol, atol=self.sensitivity_atol, method=method, outputs=outputs)
 
         # arms on the age axis share one untreated course per parameter set, as in predict()
         groups: dict[int, list[Arm]] = {}

@@ -191,6 +191,7 @@ def forward(
     rtol: float = 1e-8,
     atol: float = 1e-10,
     method: str = "auto",
+    outputs: bool = True,
 ) -> Sensitivities:
     """States, outputs and their forward sensitivities to ``parameters`` (default: all) at ``times``.
 
@@ -215,6 +216,9 @@ def forward(
         Jacobian); ``"LSODA"``: scipy's ``odeint`` on the augmented system (banded Newton
         matrix); ``"auto"``: the compiled engine where it builds (autonomous models), else LSODA.
         Doses, initial states and outputs are handled alike by both.
+    outputs : bool
+        Also compute the outputs and their sensitivities (False: ``outputs`` and
+        ``S_outputs`` are None, for callers that use states only).
 
     Raises
     ------
@@ -296,6 +300,8 @@ def forward(
     # doses add to states only (indices below n); they do not depend on p, so S does not jump
     out = integrate_across_doses(np.concatenate([y0, S0.T.ravel()]), grid, resolved, segment)
     states, S = out[:, :n], out[:, n:].reshape(grid.size, k, n).transpose(0, 2, 1)
+    if not outputs:
+        return Sensitivities(grid, states, S, model.state_names, names, p[cols])
     dgdy, dgdp = output_jacobians(model)(grid, states, p)
     return Sensitivities(grid, states, S, model.state_names, names, p[cols], c.output_names,
                          c.outputs(grid, states, q), dgdy @ S + dgdp[:, :, cols])
