@@ -54,6 +54,7 @@ def fit(
     jacobian: str = "fd",
     solver: str = "auto",
     name: str | None = None,
+    executor: Any = None,
 ) -> FitResult:
     """Calibrate ``model`` to ``data``.
 
@@ -109,6 +110,12 @@ def fit(
         default ``"auto"``, the compiled RODAS4 where it builds). The analytic Jacobian's
         forward sensitivities are integrated by the compiled engine too for ``"auto"`` and
         ``"rodas"`` (where it builds), by scipy's ``odeint`` for the other solvers.
+    executor : None, "serial", "processes" or an executor with ``submit``
+        Where the local fits of a multistart run: None or ``"serial"`` (default) one after the other here;
+        ``"processes"`` a local process pool; a ``concurrent.futures.Executor`` or a dask
+        ``Client``. The model is rebuilt by name in each worker (a model from
+        :func:`~poi_ode.load_model` with its bundled parameter set). Results, evaluation
+        counts included, are the same whichever runs them.
     mcmc_steps, mcmc_walkers, mcmc_burn : int
         If ``mcmc_steps`` > 0, sample the posterior with emcee through lmfit (seeded with
         ``seed``; needs the ``mcmc`` extra), starting at the estimate; samples are stored in
@@ -141,14 +148,17 @@ def fit(
 
         sampler = qmc.LatinHypercube(d=len(lo), seed=seed)
         starts += list(qmc.scale(sampler.random(int(multistart)), lo, hi))
-    runs = []
-    for k, start in enumerate(starts):
-        try:
-            theta, out = _minimise(problem, start, method, max_nfev, seed + k, jacobian)
-            runs.append(dict(start=start.tolist(), theta=theta.tolist(), chi2=_chi2(problem, theta),
-                             success=bool(out.success), message=str(out.message), nfev=int(out.nfev)))
-        except (PoiOdeError, ValueError, np.linalg.LinAlgError) as exc:
-            runs.append(dict(start=start.tolist(), theta=None, chi2=math.inf, success=False, message=str(exc), nfev=0))
+    tasks = [(problem, start, method, max_nfev, seed + k, jacobian) for k, start in enumerate(starts)]
+    if executor is None or executor == "serial" or len(tasks) == 1:
+        runs = [_one_start(task)[0] for task in tasks]
+    else:
+        runs = []
+        counts = (problem.n_evaluations, problem.n_failures)
+        for run, evaluations, failures, last in _map_tasks(executor, tasks):
+            runs.append(run)  # in start order, whichever process ran it
+            problem.n_evaluations += evaluations - counts[0]
+            problem.n_failures += failures - counts[1]
+            problem.last_failure = last if failures > counts[1] else problem.last_failure
     best = min(runs, key=lambda r: r["chi2"])
     result = _assemble(problem, best, runs, method, time.perf_counter() - t0, name or dataset.name, jacobian)
     if exclude:
@@ -161,6 +171,43 @@ def fit(
         _sample(result, problem, int(mcmc_steps), mcmc_walkers, mcmc_burn, seed)
     result.wall_time_s = time.perf_counter() - t0
     return result
+
+
+def _one_start(task: tuple) -> tuple[dict, int, int, str | None]:
+    """One local fit of a multistart (in this or a worker process): its run record and the
+    problem's evaluation and failure counters after it."""
+    problem, start, method, max_nfev, seed, jacobian = task
+    try:
+        theta, out = _minimise(problem, start, method, max_nfev, seed, jacobian)
+        run = dict(start=start.tolist(), theta=theta.tolist(), chi2=_chi2(problem, theta),
+                   success=bool(out.success), message=str(out.message), nfev=int(out.nfev))
+    except (PoiOdeError, ValueError, np.linalg.LinAlgError) as exc:
+        run = dict(start=start.tolist(), theta=None, chi2=math.inf, success=False, message=str(exc), nfev=0)
+    return run, problem.n_evaluations, problem.n_failures, getattr(problem, "last_failure", None)
+
+
+def _map_tasks(executor: Any, tasks: list[tuple]) -> list:
+    """``_one_start`` of every task, in order, on ``"processes"`` (a local process pool) or any
+    object with ``submit`` (a ``concurrent.futures.Executor``, a dask ``Client``)."""
+    own = None
+    if executor == "processes":
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        own = executor = ProcessPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1))
+    if not hasattr(executor, "submit"):
+        raise ParameterError(f"executor must be 'serial', 'processes' or an executor with submit(), not {executor!r}")
+    try:
+        import pickle
+
+        # each task its own copy of the problem (its counters and caches), as a process would get it,
+        # also on executors that do not pickle (threads)
+        tasks = [(pickle.loads(pickle.dumps(task[0])), *task[1:]) for task in tasks]
+        futures = [executor.submit(_one_start, task) for task in tasks]
+        return [f.result() for f in futures]
+    finally:
+        if own is not None:
+            own.shutdown()
 
 
 def exclude_rows(dataset: Dataset, rows: Sequence[int]) -> tuple[Dataset, list[str]]:

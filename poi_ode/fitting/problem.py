@@ -626,6 +626,20 @@ class FitProblem:
         priors = [np.eye(len(self.free))[j] / f.prior[1] for j, f in enumerate(self.free) if f.prior is not None]
         return np.vstack([rows, *priors]) if priors else rows
 
+    # ----------------------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict:
+        """The problem without its model, which is rebuilt by name in the receiving process
+        (the generated code does not pickle): for multistart starts on other processes."""
+        state = self.__dict__.copy()
+        model = state.pop("model")
+        state["_model_spec"] = _model_spec(model)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        spec = state.pop("_model_spec")
+        self.__dict__.update(state)
+        self.model = _model_from_spec(spec)
+
     @property
     def _sigma_is_cv(self) -> np.ndarray:
         return np.array([s.startswith("assumed") for s in self.sigma_source])
@@ -633,6 +647,42 @@ class FitProblem:
     @property
     def n_priors(self) -> int:
         return sum(f.prior is not None for f in self.free)
+
+
+_SPEC_MODELS: dict[tuple, "Model"] = {}
+
+
+def _model_spec(model: "Model") -> tuple:
+    """(species, module names, compiled key, parameter values) of a model from ``load_model``."""
+    from ..model import load_model
+
+    pset = model.parameter_set
+    if pset is None:
+        raise ParameterError("a fit problem sent to another process needs a model with its parameter set")
+    names = tuple(m.name for m in model.modules)
+    spec = (pset.species, names, model.compiled.key, pset.vector(model).tobytes())
+    if spec not in _SPEC_MODELS:
+        try:
+            again = load_model(pset.species, modules=list(names))
+        except (PoiOdeError, KeyError, ValueError, TypeError) as exc:
+            raise ParameterError(f"model {model.name!r} cannot be rebuilt in another process ({exc}): run serially")
+        if again.compiled.key != model.compiled.key or again.parameter_set.vector(again).tobytes() != spec[3]:
+            raise ParameterError(f"model {model.name!r} is not load_model({pset.species!r}, modules=...) with its "
+                                 "bundled parameter set: it cannot be rebuilt in another process (run serially)")
+        _SPEC_MODELS[spec] = model
+    return spec
+
+
+def _model_from_spec(spec: tuple) -> "Model":
+    """The model of a spec from :func:`_model_spec`, built once per process."""
+    from ..model import load_model
+
+    if spec not in _SPEC_MODELS:
+        model = load_model(spec[0], modules=list(spec[1]))
+        if model.compiled.key != spec[2]:  # pragma: no cover - checked when pickled
+            raise ParameterError(f"the {spec[0]} model rebuilt here differs from the one pickled")
+        _SPEC_MODELS[spec] = model
+    return _SPEC_MODELS[spec]
 
 
 def _dimensions(unit: str, other: str) -> str:
