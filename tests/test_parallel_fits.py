@@ -48,3 +48,16 @@ def test_a_model_that_cannot_be_rebuilt_elsewhere_is_refused(mouse, data):
     model.parameter_set = model.parameter_set.with_values({"s_M": 2e-6})  # not the bundled set
     with pytest.raises(ParameterError, match="rebuilt"):
         po.fit(model, data, FREE, multistart=1, executor=ThreadPoolExecutor(max_workers=1))
+
+
+def test_profiles_do_not_depend_on_the_executor(mouse, data):
+    """Every side of every profile as its own task: the same grids, intervals and flags."""
+    results = [po.fit(mouse, data, FREE, profiles=True, executor=executor)
+               for executor in (None, "processes", ThreadPoolExecutor(max_workers=2))]
+    reference = results[0]
+    assert set(reference.profiles) == set(FREE)
+    for other in results[1:]:
+        assert other.profiles == reference.profiles
+        for p, q in zip(other.parameters, reference.parameters):
+            assert (p.ci_low, p.ci_high, p.ci_method, p.identifiability) == (q.ci_low, q.ci_high, q.ci_method,
+                                                                            q.identifiability)

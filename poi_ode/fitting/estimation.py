@@ -18,7 +18,7 @@ from .jacobian import finite_difference_jacobian
 from .mcmc import _sample
 from .minimise import METHODS, _chi2, _minimise
 from .problem import FitProblem
-from .profiles import profile
+from .profiles import apply_profile, profile, profile_side
 from .result import Z95, FitResult, ParameterEstimate, _clean, jacobian_information
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -111,7 +111,8 @@ def fit(
         forward sensitivities are integrated by the compiled engine too for ``"auto"`` and
         ``"rodas"`` (where it builds), by scipy's ``odeint`` for the other solvers.
     executor : None, "serial", "processes" or an executor with ``submit``
-        Where the local fits of a multistart run: None or ``"serial"`` (default) one after the other here;
+        Where the local fits of a multistart and the sides of the likelihood profiles run: None
+        or ``"serial"`` (default) one after the other here;
         ``"processes"`` a local process pool; a ``concurrent.futures.Executor`` or a dask
         ``Client``. The model is rebuilt by name in each worker (a model from
         :func:`~poi_ode.load_model` with its bundled parameter set). Results, evaluation
@@ -154,7 +155,7 @@ def fit(
     else:
         runs = []
         counts = (problem.n_evaluations, problem.n_failures)
-        for run, evaluations, failures, last in _map_tasks(executor, tasks):
+        for run, evaluations, failures, last in _map_tasks(executor, _one_start, tasks):
             runs.append(run)  # in start order, whichever process ran it
             problem.n_evaluations += evaluations - counts[0]
             problem.n_failures += failures - counts[1]
@@ -165,8 +166,16 @@ def fit(
         result.config["excluded_rows"] = sorted({int(r) for r in exclude})
     if profiles and result.status != "failed":
         names = [p.key for p in result.parameters] if profiles is True else list(profiles)
-        for key in names:
-            profile(result, key, model=model, dataset=dataset, _problem=problem)
+        keys = [f.key for f in problem.free]
+        if executor is None or executor == "serial" or not set(names) <= set(keys):
+            for key in names:  # (an unknown name: profile() says so)
+                profile(result, key, model=model, dataset=dataset, _problem=problem)
+        else:  # both sides of every profile at once, each warm-started along its own steps
+            theta_hat = result.internal_estimate()
+            tasks = [(problem, theta_hat, keys.index(key), side, result.chi2) for key in names for side in (-1, 1)]
+            sides = _map_tasks(executor, _profile_side_task, tasks)
+            for n, key in enumerate(names):
+                apply_profile(result, problem, key, sides[2 * n: 2 * n + 2])
     if mcmc_steps and result.status != "failed":
         _sample(result, problem, int(mcmc_steps), mcmc_walkers, mcmc_burn, seed)
     result.wall_time_s = time.perf_counter() - t0
@@ -186,9 +195,13 @@ def _one_start(task: tuple) -> tuple[dict, int, int, str | None]:
     return run, problem.n_evaluations, problem.n_failures, getattr(problem, "last_failure", None)
 
 
-def _map_tasks(executor: Any, tasks: list[tuple]) -> list:
-    """``_one_start`` of every task, in order, on ``"processes"`` (a local process pool) or any
-    object with ``submit`` (a ``concurrent.futures.Executor``, a dask ``Client``)."""
+def _profile_side_task(task: tuple) -> tuple[list[float], list[float]]:
+    return profile_side(*task)
+
+
+def _map_tasks(executor: Any, fn, tasks: list[tuple]) -> list:
+    """``fn`` of every task (its first item a FitProblem), in order, on ``"processes"`` (a local
+    process pool) or any object with ``submit`` (a ``concurrent.futures.Executor``, a dask ``Client``)."""
     own = None
     if executor == "processes":
         import os
@@ -203,7 +216,7 @@ def _map_tasks(executor: Any, tasks: list[tuple]) -> list:
         # each task its own copy of the problem (its counters and caches), as a process would get it,
         # also on executors that do not pickle (threads)
         tasks = [(pickle.loads(pickle.dumps(task[0])), *task[1:]) for task in tasks]
-        futures = [executor.submit(_one_start, task) for task in tasks]
+        futures = [executor.submit(fn, task) for task in tasks]
         return [f.result() for f in futures]
     finally:
         if own is not None:
