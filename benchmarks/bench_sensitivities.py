@@ -10,11 +10,15 @@ Part 2, fits: ``po.fit(jacobian="fd")`` against ``jacobian="analytic"`` (compile
 both with the compiled engine for the residuals, on the cases of ``bench_calibration.py`` (the
 synthetic mouse study and every bundled config, without profiles).
 
+Part 3 (``--parallel``): multistart and profiles of the synthetic mouse study run serially and
+on a local process pool: a new one per fit (``fit(executor="processes")``; its start-up, a
+model load per worker, included) and one kept across fits (its workers keep their model).
+
 Every variant runs once as a warm-up (libraries built and cached), then the repeats alternate
 between the variants so load changes on a shared machine hit them alike; medians are reported
 with the ratios.
 
-    python benchmarks/bench_sensitivities.py [--repeats 5] [--quick] [--no-fits] [--json PATH]
+    python benchmarks/bench_sensitivities.py [--repeats 5] [--quick] [--no-fits] [--parallel] [--json PATH]
 """
 from __future__ import annotations
 
@@ -95,11 +99,35 @@ def run_fits(repeats: int) -> list[dict]:
     return out
 
 
+def run_parallel(repeats: int) -> list[dict]:
+    """The synthetic mouse study with 4 extra starts, then with profiles of its 3 free
+    parameters: serially against a local process pool (``executor="processes"``)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from bench_calibration import mouse_case
+
+    case = mouse_case()
+    out = []
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # kept: workers keep their model
+        executors = {"serial": "serial", "processes": "processes", "kept pool": pool}
+        for label, extra in (("multistart 4", {"multistart": 4}), ("profiles of 3", {"profiles": True})):
+            variants = {name: (lambda ex=ex: po.fit(case["model"], case["data"], case["free"], executor=ex, **extra))
+                        for name, ex in executors.items()}
+            timed = _alternating(variants, repeats)
+            chi2 = {name: v.pop("result").chi2 for name, v in timed.items()}
+            out.append({"case": f"synthetic mouse, {label}", "variants": timed,
+                        "same_chi2": len(set(chi2.values())) == 1,
+                        "ratio processes/serial": timed["processes"]["median_s"] / timed["serial"]["median_s"],
+                        "ratio kept pool/serial": timed["kept pool"]["median_s"] / timed["serial"]["median_s"]})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per variant after a warm-up (default: 5)")
     parser.add_argument("--quick", action="store_true", help="one timed run per variant (development)")
     parser.add_argument("--no-fits", action="store_true", help="only part 1 (the sensitivities)")
+    parser.add_argument("--parallel", action="store_true", help="also multistart and profiles on a process pool")
     parser.add_argument("--json", default=None, help="write the report as JSON to this path")
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
@@ -120,11 +148,19 @@ def main() -> None:
         fd, an = r["variants"]["fd"], r["variants"]["analytic"]
         print(f"{r['case']:34s} {fd['median_s']:8.3f} {an['median_s']:10.3f} {r['ratio analytic/fd']:7.3f} "
               f"{fd['residual_evaluations']:5d}/{an['residual_evaluations']:<6d} {fd['chi2']:12.6g} {an['chi2']:14.6g}")
+    parallel = run_parallel(repeats) if args.parallel else []
+    for r in parallel:
+        v = r["variants"]
+        print(f"{r['case']:34s} serial {v['serial']['median_s']:.3f} s, "
+              f"new pool {v['processes']['median_s']:.3f} s ({r['ratio processes/serial']:.2f}), "
+              f"kept pool {v['kept pool']['median_s']:.3f} s ({r['ratio kept pool/serial']:.2f}), "
+              f"same chi2: {r['same_chi2']}")
     print(f"medians of {repeats} after a warm-up; {os.cpu_count()} CPUs")
     if args.json:
         report = {"benchmark": "compiled vs scipy sensitivities; analytic vs finite-difference fits",
                   "repeats": repeats,
-                  "sensitivities": sens, "fits": fits, "python": platform.python_version(), "poi_ode": po.__version__,
+                  "sensitivities": sens, "fits": fits, "parallel": parallel,
+                  "python": platform.python_version(), "poi_ode": po.__version__,
                   "cpu_count": os.cpu_count(), "machine": platform.machine()}
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=2, default=float)
