@@ -8,6 +8,9 @@ Fails (exit 1) only on a large relative slowdown, never on an absolute time:
   equations (the plain-numpy path; measured about 0.1);
 - a batch of 200 simulations in one call against 200 calls of ``po.simulate`` (per
   simulation; measured about 0.3);
+- forward sensitivities of a mouse arm (three parameters, 56 days, the fits' sensitivity
+  tolerances) by the compiled engine against scipy's odeint on the same augmented system
+  (``po.sensitivity.forward(method="rodas")`` / ``"LSODA"``; measured 0.06-0.08 on 2026-11-28);
 - where libRoadRunner is installed, ``po.simulate`` against libRoadRunner on the exported SBML
   (the issue's target is 1.5; measured 0.5-1.0 on a loaded machine).
 
@@ -28,7 +31,8 @@ import sympy as sp
 
 import poi_ode as po
 
-LIMITS = {"engine/LSODA": 0.35, "generated/lambdify": 1.0, "batch/single": 0.8, "simulate/libRoadRunner": 3.0}
+LIMITS = {"engine/LSODA": 0.35, "generated/lambdify": 1.0, "batch/single": 0.8, "sensitivities/scipy": 0.25,
+          "simulate/libRoadRunner": 3.0}
 
 
 def _median(f, repeats: int) -> float:
@@ -65,6 +69,17 @@ def ratios(repeats: int) -> dict[str, float]:
     batch = _median(lambda: po.simulate_batch(model, doses, [0.0, 90.0], threads=1), max(3, repeats // 3))
     single = _median(lambda: [po.simulate(model, r, times=[0.0, 90.0]) for r in doses], max(3, repeats // 3))
     out["batch/single"] = batch / single
+
+    from poi_ode.sensitivity import forward
+
+    mouse = po.load_model("mouse")
+    arm = [po.Dose(0, "cyclophosphamide", 120, "mg/kg", "intraperitoneal"),
+           po.Dose(14, "msc", 1e6, "cells", "intraovarian")]
+    args = (mouse, arm, [0.0, 7, 14, 21, 28, 42, 56])
+    kwargs = dict(parameters=["s_M", "p_protect", "kill_cyclophosphamide"], rtol=1e-7, atol=1e-10)
+    compiled = _median(lambda: forward(*args, method="rodas", **kwargs), max(3, repeats // 3))
+    scipy_path = _median(lambda: forward(*args, method="LSODA", **kwargs), max(3, repeats // 3))
+    out["sensitivities/scipy"] = compiled / scipy_path
 
     try:
         import roadrunner

@@ -40,8 +40,6 @@ CALL_TIME_CYCLES: dict[frozenset, str] = {}
 
 # Package __init__ files that still define code (to be moved in a later change), as {package: reason}.
 INIT_EXCEPTIONS: dict[str, str] = {
-    "poi_ode.native": "the C engine; tests monkeypatch its private attributes (_compiler, _MEMORY, _UNAVAILABLE) on "
-                      "the package, so a move changes those tests; not part of this change",
 }
 
 

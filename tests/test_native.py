@@ -8,6 +8,7 @@ from conftest import insult_for, random_parameters
 import poi_ode as po
 from poi_ode import native
 from poi_ode.errors import SimulationError
+from poi_ode.native import engine
 from poi_ode.simulate import dose_jumps, initial_state
 
 TIMES = np.linspace(0.0, 240.0, 25)
@@ -109,9 +110,9 @@ def test_failure_is_retried_by_lsoda_and_reported(human, monkeypatch):
 
 def test_without_a_compiler_auto_uses_lsoda_and_rodas_says_why(human, monkeypatch, tmp_path):
     monkeypatch.setenv("POI_ODE_CACHE", str(tmp_path))
-    monkeypatch.setattr(native, "_compiler", lambda: None)
-    monkeypatch.setattr(native, "_MEMORY", {})
-    monkeypatch.setattr(native, "_UNAVAILABLE", {})
+    monkeypatch.setattr(engine, "_compiler", lambda: None)
+    monkeypatch.setattr(engine, "_MEMORY", {})
+    monkeypatch.setattr(engine, "_UNAVAILABLE", {})
     assert po.simulate(human, None, times=TIMES).stats["method"] == "LSODA"
     with pytest.raises(SimulationError, match="no C compiler"):
         po.simulate(human, None, times=TIMES, method="rodas")

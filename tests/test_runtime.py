@@ -66,12 +66,12 @@ def test_a_pickled_trajectory_keeps_values_not_the_model(mouse):
 def _fresh_cache(tmp_path, monkeypatch):
     """An empty disk cache and no generated code or library in memory."""
     from poi_ode import compile as compile_module
-    from poi_ode import native
+    from poi_ode.native import engine
 
     monkeypatch.setenv("POI_ODE_CACHE", str(tmp_path))
     monkeypatch.setattr(compile_module, "_MEMORY", {})
-    monkeypatch.setattr(native, "_MEMORY", {})
-    monkeypatch.setattr(native, "_UNAVAILABLE", {})
+    monkeypatch.setattr(engine, "_MEMORY", {})
+    monkeypatch.setattr(engine, "_UNAVAILABLE", {})
 
 
 def test_damaged_generated_code_is_rebuilt_with_one_warning(tmp_path, monkeypatch, mouse):
@@ -133,6 +133,7 @@ def test_truncated_compiled_library_is_rebuilt_and_stats_name_the_engine(tmp_pat
     """In a fresh process (a library once loaded stays mapped in this one): a library cut in half
     is reported once and rebuilt, and the compiled engine runs, not the slower fallback."""
     from poi_ode import native
+    from poi_ode.native import engine
 
     _fresh_cache(tmp_path, monkeypatch)
     reason = native.available(po.load_model("mouse"))
@@ -140,7 +141,7 @@ def test_truncated_compiled_library_is_rebuilt_and_stats_name_the_engine(tmp_pat
         pytest.skip(f"compiled engine unavailable here: {reason}")
     (path,) = tmp_path.glob("native_*.so")
     intact = path.read_bytes()
-    assert native._seal_problem(path) is None
+    assert engine._seal_problem(path) is None
     path.unlink()  # a new file, not the one this process has mapped, cut in half
     path.write_bytes(intact[: len(intact) // 2])
     out, err, code = _run_mouse(tmp_path)
@@ -149,7 +150,7 @@ def test_truncated_compiled_library_is_rebuilt_and_stats_name_the_engine(tmp_pat
     assert lines[0] == native.ENGINE, out
     warned = [line for line in lines[1:] if line.startswith("CacheWarning")]
     assert len(warned) == 1 and path.name in warned[0] and "rebuilding" in warned[0], out
-    assert native._seal_problem(path) is None and path.stat().st_size > len(intact) // 2
+    assert engine._seal_problem(path) is None and path.stat().st_size > len(intact) // 2
     out, err, code = _run_mouse(tmp_path)  # healed: no report the second time
     assert code == 0 and out.splitlines() == [native.ENGINE], (out, err)
 
@@ -159,6 +160,7 @@ def test_two_processes_building_the_same_model_at_once(tmp_path):
     the cache holds one intact file of each kind, no temporary leftovers."""
     from poi_ode import compile as compile_module
     from poi_ode import native
+    from poi_ode.native import engine
 
     procs = [_run_mouse(tmp_path, wait=False) for _ in range(2)]
     results = [p.communicate(timeout=600) + (p.returncode,) for p in procs]
@@ -170,7 +172,7 @@ def test_two_processes_building_the_same_model_at_once(tmp_path):
     libraries = list(tmp_path.glob("native_*.so"))
     engines = {out.splitlines()[0] for out, _, _ in results}
     if libraries:
-        assert len(libraries) == 1 and native._seal_problem(libraries[0]) is None
+        assert len(libraries) == 1 and engine._seal_problem(libraries[0]) is None
         assert engines == {native.ENGINE}
     else:
         assert engines == {"python (scipy LSODA)"}

@@ -18,7 +18,7 @@ from .jacobian import finite_difference_jacobian
 from .mcmc import _sample
 from .minimise import METHODS, _chi2, _minimise
 from .problem import FitProblem
-from .profiles import profile
+from .profiles import apply_profile, profile, profile_side
 from .result import Z95, FitResult, ParameterEstimate, _clean, jacobian_information
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,6 +55,7 @@ def fit(
     solver: str = "auto",
     name: str | None = None,
     evidence: Any = None,
+    executor: Any = None,
 ) -> FitResult:
     """Calibrate ``model`` to ``data``.
 
@@ -108,7 +109,15 @@ def fit(
     solver : {"auto", "rodas", "LSODA", "BDF", "Radau"}
         Engine of the simulations behind the residuals (``method`` of :func:`poi_ode.simulate`;
         default ``"auto"``, the compiled RODAS4 where it builds). The analytic Jacobian's
-        forward sensitivities are integrated with scipy's ``odeint`` whatever the solver.
+        forward sensitivities are integrated by the compiled engine too for ``"auto"`` and
+        ``"rodas"`` (where it builds), by scipy's ``odeint`` for the other solvers.
+    executor : None, "serial", "processes" or an executor with ``submit``
+        Where the local fits of a multistart and the sides of the likelihood profiles run: None
+        or ``"serial"`` (default) one after the other here;
+        ``"processes"`` a local process pool; a ``concurrent.futures.Executor`` or a dask
+        ``Client``. The model is rebuilt by name in each worker (a model from
+        :func:`~poi_ode.load_model` with its bundled parameter set). Results, evaluation
+        counts included, are the same whichever runs them.
     mcmc_steps, mcmc_walkers, mcmc_burn : int
         If ``mcmc_steps`` > 0, sample the posterior with emcee through lmfit (seeded with
         ``seed``; needs the ``mcmc`` extra), starting at the estimate; samples are stored in
@@ -148,14 +157,17 @@ def fit(
 
         sampler = qmc.LatinHypercube(d=len(lo), seed=seed)
         starts += list(qmc.scale(sampler.random(int(multistart)), lo, hi))
-    runs = []
-    for k, start in enumerate(starts):
-        try:
-            theta, out = _minimise(problem, start, method, max_nfev, seed + k, jacobian)
-            runs.append(dict(start=start.tolist(), theta=theta.tolist(), chi2=_chi2(problem, theta),
-                             success=bool(out.success), message=str(out.message), nfev=int(out.nfev)))
-        except (PoiOdeError, ValueError, np.linalg.LinAlgError) as exc:
-            runs.append(dict(start=start.tolist(), theta=None, chi2=math.inf, success=False, message=str(exc), nfev=0))
+    tasks = [(problem, start, method, max_nfev, seed + k, jacobian) for k, start in enumerate(starts)]
+    if executor is None or executor == "serial" or len(tasks) == 1:
+        runs = [_one_start(task)[0] for task in tasks]
+    else:
+        runs = []
+        counts = (problem.n_evaluations, problem.n_failures)
+        for run, evaluations, failures, last in _map_tasks(executor, _one_start, tasks):
+            runs.append(run)  # in start order, whichever process ran it
+            problem.n_evaluations += evaluations - counts[0]
+            problem.n_failures += failures - counts[1]
+            problem.last_failure = last if failures > counts[1] else problem.last_failure
     best = min(runs, key=lambda r: r["chi2"])
     label = name or (dataset.name if data is not None else "evidence")
     result = _assemble(problem, best, runs, method, time.perf_counter() - t0, label, jacobian)
@@ -163,12 +175,61 @@ def fit(
         result.config["excluded_rows"] = sorted({int(r) for r in exclude})
     if profiles and result.status != "failed":
         names = [p.key for p in result.parameters] if profiles is True else list(profiles)
-        for key in names:
-            profile(result, key, model=model, dataset=dataset, _problem=problem)
+        keys = [f.key for f in problem.free]
+        if executor is None or executor == "serial" or not set(names) <= set(keys):
+            for key in names:  # (an unknown name: profile() says so)
+                profile(result, key, model=model, dataset=dataset, _problem=problem)
+        else:  # both sides of every profile at once, each warm-started along its own steps
+            theta_hat = result.internal_estimate()
+            side_tasks = [(problem, theta_hat, keys.index(key), side, result.chi2) for key in names for side in (-1, 1)]
+            sides = _map_tasks(executor, _profile_side_task, side_tasks)
+            for n, key in enumerate(names):
+                apply_profile(result, problem, key, sides[2 * n: 2 * n + 2])
     if mcmc_steps and result.status != "failed":
         _sample(result, problem, int(mcmc_steps), mcmc_walkers, mcmc_burn, seed)
     result.wall_time_s = time.perf_counter() - t0
     return result
+
+
+def _one_start(task: tuple) -> tuple[dict, int, int, str | None]:
+    """One local fit of a multistart (in this or a worker process): its run record and the
+    problem's evaluation and failure counters after it."""
+    problem, start, method, max_nfev, seed, jacobian = task
+    try:
+        theta, out = _minimise(problem, start, method, max_nfev, seed, jacobian)
+        run = dict(start=start.tolist(), theta=theta.tolist(), chi2=_chi2(problem, theta),
+                   success=bool(out.success), message=str(out.message), nfev=int(out.nfev))
+    except (PoiOdeError, ValueError, np.linalg.LinAlgError) as exc:
+        run = dict(start=start.tolist(), theta=None, chi2=math.inf, success=False, message=str(exc), nfev=0)
+    return run, problem.n_evaluations, problem.n_failures, getattr(problem, "last_failure", None)
+
+
+def _profile_side_task(task: tuple) -> tuple[list[float], list[float], list[list[float]]]:
+    return profile_side(*task)
+
+
+def _map_tasks(executor: Any, fn, tasks: list[tuple]) -> list:
+    """``fn`` of every task (its first item a FitProblem), in order, on ``"processes"`` (a local
+    process pool) or any object with ``submit`` (a ``concurrent.futures.Executor``, a dask ``Client``)."""
+    own = None
+    if executor == "processes":
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        own = executor = ProcessPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1))
+    if not hasattr(executor, "submit"):
+        raise ParameterError(f"executor must be 'serial', 'processes' or an executor with submit(), not {executor!r}")
+    try:
+        import pickle
+
+        # each task its own copy of the problem (its counters and caches), as a process would get it,
+        # also on executors that do not pickle (threads)
+        tasks = [(pickle.loads(pickle.dumps(task[0])), *task[1:]) for task in tasks]
+        futures = [executor.submit(fn, task) for task in tasks]
+        return [f.result() for f in futures]
+    finally:
+        if own is not None:
+            own.shutdown()
 
 
 def exclude_rows(dataset: Dataset, rows: Sequence[int]) -> tuple[Dataset, list[str]]:

@@ -168,7 +168,11 @@ class FitProblem:
     rtol: float = 1e-9  # tight: finite-difference Jacobians of the residuals need smooth simulations
     atol: float = 1e-12
     max_steps: int = 100_000  # solver step budget per segment between doses
-    solver: str = "auto"  # simulate(method=...) of the residuals; forward sensitivities use odeint regardless
+    solver: str = "auto"  # simulate(method=...) of the residuals; auto/rodas: compiled sensitivities too
+    # tolerances of the analytic Jacobian's sensitivities: a Gauss-Newton step needs the Jacobian to a few digits
+    # (the residuals keep rtol/atol, so the optimum does not move); tighter ones only cost steps
+    sensitivity_rtol: float = 1e-7
+    sensitivity_atol: float = 1e-10
     evidence: Any = None  # an EvidenceObjective: published pooled effects as likelihood terms
     n_evaluations: int = 0
     n_failures: int = 0
@@ -561,7 +565,8 @@ class FitProblem:
         Differentiates the simulated observables through the sensitivity equations of the
         symbolic model (:mod:`poi_ode.sensitivity`; states and outputs), then the error model,
         the censoring terms and the priors analytically. A failed integration returns None so
-        the caller falls back to finite differences.
+        the caller falls back to finite differences. With ``solver`` "auto" or "rodas" the
+        sensitivities are integrated by the compiled engine (where it builds), else by scipy.
         """
         from ..sensitivity import forward
 
@@ -575,25 +580,52 @@ class FitProblem:
         dmu = np.zeros((n_obs, len(self.free)))
         mu = np.full(n_obs, np.nan)
         ln10 = np.log(10.0)
-        for arm in self.arms:
-            cols = [j for j, f in enumerate(self.free) if not is_nuisance(f.name) and f.scope in arm.scopes]
-            names = [self.free[j].name for j in cols]
+        method = "auto" if self.solver in ("auto", "rodas") else "LSODA"
+
+        def arm_columns(arm: Arm) -> list[int]:
+            return [j for j, f in enumerate(self.free) if not is_nuisance(f.name) and f.scope in arm.scopes]
+
+        outputs = any(v not in self.model.index for arm in self.arms for v in arm.variables)
+
+        def sensitivities(arm: Arm, times: np.ndarray, cols: list[int]):
             pset = psets[arm.label]
             initial = arm.initial
             if initial == "first_observation":
                 initial = self._first_observation_state(arm, pset)
-            times = arm.times if arm.times[-1] > 0 else np.array([0.0, 1e-9])
-            try:
-                sens = forward(self.model, arm.regimen, times, pset, names or [self.model.parameter_names[0]],
-                               initial=initial, age=arm.age, rtol=self.rtol, atol=self.atol)
-            except PoiOdeError:
-                return None
+            times = times if times[-1] > 0 else np.array([0.0, 1e-9])
+            names = [self.free[j].name for j in cols] or [self.model.parameter_names[0]]
+            return forward(self.model, arm.regimen, times, pset, names, initial=initial, age=arm.age,
+                           rtol=self.sensitivity_rtol, atol=self.sensitivity_atol, method=method, outputs=outputs)
+
+        # arms on the age axis share one untreated course per parameter set, as in predict()
+        groups: dict[int, list[Arm]] = {}
+        for arm in self.arms:
+            if arm.age_axis:
+                groups.setdefault(id(psets[arm.label]), []).append(arm)
+        runs: dict[str, tuple] = {}  # arm label -> (sensitivities, sens row of each arm time, sens columns)
+        try:
+            for group in groups.values():
+                times = np.unique(np.concatenate([a.times for a in group]))
+                cols = sorted(set().union(*(arm_columns(a) for a in group)))
+                sens = sensitivities(group[0], times, cols)
+                runs.update({a.label: (sens, np.searchsorted(times, a.times), cols) for a in group})
+            for arm in self.arms:
+                if arm.label not in runs:
+                    cols = arm_columns(arm)
+                    runs[arm.label] = (sensitivities(arm, arm.times, cols), np.arange(len(arm.times)), cols)
+        except PoiOdeError:
+            return None
+        for arm in self.arms:
+            sens, rows_at, all_cols = runs[arm.label]
+            own = set(arm_columns(arm))
+            pairs = [(c, j) for c, j in enumerate(all_cols) if j in own]
+            pset = psets[arm.label]
             for k, (row, var) in enumerate(zip(arm.rows, arm.variables)):
-                i = arm.time_index[k]
+                i = rows_at[arm.time_index[k]]
                 scale = scales[sk] if (sk := arm.scale_keys[k]) else 1.0
                 mu[row] = sens.value(var)[i] * arm.factors[k] * scale
                 d_var = sens.of(var)[i]
-                for c, j in enumerate(cols):
+                for c, j in pairs:
                     f = self.free[j]
                     p_declared = sens.values[c]
                     dp = p_declared * ln10 if f.scale == "log" else p_declared / pset[f.name].value
@@ -629,6 +661,20 @@ class FitProblem:
         priors = [np.eye(len(self.free))[j] / f.prior[1] for j, f in enumerate(self.free) if f.prior is not None]
         return np.vstack([rows, *priors]) if priors else rows
 
+    # ----------------------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict:
+        """The problem without its model, which is rebuilt by name in the receiving process
+        (the generated code does not pickle): for multistart starts on other processes."""
+        state = self.__dict__.copy()
+        model = state.pop("model")
+        state["_model_spec"] = _model_spec(model)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        spec = state.pop("_model_spec")
+        self.__dict__.update(state)
+        self.model = _model_from_spec(spec)
+
     @property
     def _sigma_is_cv(self) -> np.ndarray:
         return np.array([s.startswith("assumed") for s in self.sigma_source])
@@ -646,6 +692,42 @@ def spread_parameters(analytes: Sequence[str]) -> list[FreeParameter]:
     lo, hi, med = (math.log10(SPREAD_PRIOR[k]) for k in ("lower", "upper", "median"))
     return [FreeParameter(f"cv_{a}", "shared", "1", "log", lo, hi, med, (med, float(SPREAD_PRIOR["sd_log10"])),
                           (SPREAD_PRIOR["lower"], SPREAD_PRIOR["upper"])) for a in analytes]
+
+
+_SPEC_MODELS: dict[tuple, "Model"] = {}
+
+
+def _model_spec(model: "Model") -> tuple:
+    """(species, module names, compiled key, parameter values) of a model from ``load_model``."""
+    from ..model import load_model
+
+    pset = model.parameter_set
+    if pset is None:
+        raise ParameterError("a fit problem sent to another process needs a model with its parameter set")
+    names = tuple(m.name for m in model.modules)
+    spec = (pset.species, names, model.compiled.key, pset.vector(model).tobytes())
+    if spec not in _SPEC_MODELS:
+        try:
+            again = load_model(pset.species, modules=list(names))
+        except (PoiOdeError, KeyError, ValueError, TypeError) as exc:
+            raise ParameterError(f"model {model.name!r} cannot be rebuilt in another process ({exc}): run serially")
+        if again.compiled.key != model.compiled.key or again.require_parameter_set().vector(again).tobytes() != spec[3]:
+            raise ParameterError(f"model {model.name!r} is not load_model({pset.species!r}, modules=...) with its "
+                                 "bundled parameter set: it cannot be rebuilt in another process (run serially)")
+        _SPEC_MODELS[spec] = model
+    return spec
+
+
+def _model_from_spec(spec: tuple) -> "Model":
+    """The model of a spec from :func:`_model_spec`, built once per process."""
+    from ..model import load_model
+
+    if spec not in _SPEC_MODELS:
+        model = load_model(spec[0], modules=list(spec[1]))
+        if model.compiled.key != spec[2]:  # pragma: no cover - checked when pickled
+            raise ParameterError(f"the {spec[0]} model rebuilt here differs from the one pickled")
+        _SPEC_MODELS[spec] = model
+    return _SPEC_MODELS[spec]
 
 
 def _dimensions(unit: str, other: str) -> str:

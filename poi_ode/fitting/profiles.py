@@ -30,8 +30,7 @@ def profile(
 
     The profile steps outward from the estimate on each side (``points`` steps up to the
     bound, in the internal scale), re-optimising the other free parameters at each step, until
-    the objective rises by the 95% threshold (3.84) or the bound is reached. Each point keeps the
-    re-optimised values of every free parameter (``points``), so predictions can be profiled too.
+    the objective rises by the 95% threshold (3.84) or the bound is reached.
     """
     problem = _problem
     if problem is None:
@@ -40,41 +39,66 @@ def profile(
     if key not in keys:
         raise ParameterError(f"{key!r} is not a free parameter of this fit ({keys})")
     j = keys.index(key)
+    theta_hat = result.internal_estimate()
+    sides = [profile_side(problem, theta_hat, j, direction, result.chi2, points) for direction in (-1, 1)]
+    return apply_profile(result, problem, key, sides)
+
+
+def profile_side(problem: FitProblem, theta_hat: np.ndarray, j: int, direction: int, chi2_hat: float,
+                 points: int = 8) -> tuple[list[float], list[float], list[list[float]]]:
+    """One side of a profile: (internal values, chi2, internal vectors of every free parameter) of free
+    parameter ``j`` stepped from the estimate towards its lower (``direction`` -1) or upper (+1) bound, the
+    others re-optimised at each step starting from the previous step's optimum; stops past the 95% threshold.
+
+    A pure function of its arguments (the sides of every parameter can run in any process)."""
+    import lmfit
+
+    keys = [f.key for f in problem.free]
+    f = problem.free[j]
+    bound = f.lower if direction < 0 else f.upper
+    others = [i for i in range(len(keys)) if i != j]
+    values, chi2s, thetas = [], [], []
+    theta = np.array(theta_hat, dtype=float).copy()
+    for step in np.linspace(0, 1, points + 1)[1:]:
+        x = theta_hat[j] + (bound - theta_hat[j]) * step
+        theta[j] = x
+        if others:
+            def objective(params, x=x):
+                full = theta.copy()
+                full[j] = x
+                full[others] = [params[keys[i]].value for i in others]
+                return problem.residuals(full)
+
+            params = lmfit.Parameters()
+            for i in others:  # warm start: the optimum of the previous step
+                fi = problem.free[i]
+                params.add(keys[i], value=float(np.clip(theta[i], fi.lower, fi.upper)), min=fi.lower, max=fi.upper)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out = lmfit.minimize(objective, params, method="least_squares", max_nfev=200)
+            theta[others] = [out.params[keys[i]].value for i in others]
+        c = _chi2(problem, theta)
+        values.append(float(x))
+        chi2s.append(c)
+        thetas.append([float(t) for t in theta])
+        if c - chi2_hat > CHI2_95_1DF * 1.5:
+            break
+    return values, chi2s, thetas
+
+
+def apply_profile(result: FitResult, problem: FitProblem, key: str,
+                  sides: list[tuple[list[float], list[float], list[list[float]]]]) -> dict[str, Any]:
+    """Store the profile of ``key`` from its two sides (:func:`profile_side`) in ``result``: the
+    95% crossings as its interval, the identifiability flag, and at each point the re-optimised values of
+    every free parameter (``points``), so that predictions can be profiled too."""
+    keys = [f.key for f in problem.free]
+    j = keys.index(key)
     f = problem.free[j]
     theta_hat = result.internal_estimate()
     chi2_hat = result.chi2
-    others = [i for i in range(len(keys)) if i != j]
-    grid_values, grid_chi2, grid_theta = [theta_hat[j]], [chi2_hat], [theta_hat.copy()]
-    for direction, bound in ((-1, f.lower), (1, f.upper)):
-        theta = theta_hat.copy()
-        for step in np.linspace(0, 1, points + 1)[1:]:
-            x = theta_hat[j] + (bound - theta_hat[j]) * step
-            theta[j] = x
-            if others:
-                sub_problem_start = theta[others]
-
-                def objective(params, x=x):
-                    full = theta.copy()
-                    full[j] = x
-                    full[others] = [params[keys[i]].value for i in others]
-                    return problem.residuals(full)
-
-                import lmfit
-
-                params = lmfit.Parameters()
-                for i, s in zip(others, sub_problem_start):
-                    fi = problem.free[i]
-                    params.add(keys[i], value=float(np.clip(s, fi.lower, fi.upper)), min=fi.lower, max=fi.upper)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    out = lmfit.minimize(objective, params, method="least_squares", max_nfev=200)
-                theta[others] = [out.params[keys[i]].value for i in others]
-            c = _chi2(problem, theta)
-            grid_values.append(x)
-            grid_chi2.append(c)
-            grid_theta.append(theta.copy())
-            if c - chi2_hat > CHI2_95_1DF * 1.5:
-                break
+    grid_values = [theta_hat[j], *sides[0][0], *sides[1][0]]
+    grid_chi2 = [chi2_hat, *sides[0][1], *sides[1][1]]
+    grid_theta = [list(theta_hat), *sides[0][2], *sides[1][2]]
     order = np.argsort(grid_values)
     xs, cs = np.array(grid_values)[order], np.array(grid_chi2)[order]
     delta = cs - chi2_hat

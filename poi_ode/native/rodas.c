@@ -310,8 +310,231 @@ int poi_simulate_batch(int n_sim, const double *Q, const double *Y0, const int *
 int poi_n_states(void) { return N_STATES; }
 int poi_n_q(void) { return N_Q; }
 int poi_n_outputs(void) { return N_OUT; }
+int poi_time_dependent(void) { return TIME_DEPENDENT; }
 #ifdef _OPENMP
 int poi_openmp(void) { return 1; }
 #else
 int poi_openmp(void) { return 0; }
+#endif
+
+#ifdef POI_SENSITIVITIES
+/* Forward sensitivities S = dy/dp of chosen parameters, integrated with the states as one
+ * augmented system z = (y, S_1 .. S_k), dS_j/dt = J(y) S_j + F_j(y) (F = df/dp), by the same
+ * RODAS4 step. The augmented Jacobian is block lower-triangular, [[J, 0], [H_j, J]] with
+ * H_j = d(J S_j + F_j)/dy, so every stage solves with the one factorisation of I/(h gamma) - J:
+ * first the state increment u, then each S_j increment with H_j u added to its right-hand side
+ * (the exact Jacobian keeps the method's order for S; H_j, on the Jacobian's sparsity pattern, comes
+ * from the generated second derivatives model_d2jac and model_d2fdp_<p>, once per step). The error estimate covers
+ * y and every S_j, the latter on the scale of p_j S_j (pscale_j = |p_j|, as CVODES's pbar), so the
+ * state tolerances apply to both. Autonomous models only (the caller checks TIME_DEPENDENT). */
+
+#define MAXI(a, b) ((a) > (b) ? (a) : (b))
+
+typedef struct {
+    int k;
+    const int *col;         /* parameter index of each sensitivity column */
+    const double *pscale;   /* per column */
+    double jst[MAXI(JAC_NNZ, 1)], d2j[MAXI(D2J_NNZ, 1)];
+    double *fp, *d2f, *H;   /* per column: its df/dp entries (k x fp_len); d(df/dp)/dy of one column; H_j */
+    int fp_len;
+    double *S, *Snew, *Stmp, *us;  /* k N each; us: 6 k N */
+} sens_t;
+
+static const double SA[6][5] = {{0}, {A21}, {A31, A32}, {A41, A42, A43}, {A51, A52, A53, A54},
+                                {A51, A52, A53, A54, 1.0}};
+static const double SK[6][5] = {{0}, {K21}, {K31, K32}, {K41, K42, K43}, {K51, K52, K53, K54},
+                                {K61, K62, K63, K64, K65}};
+static const double SC[6] = {0.0, C2, C3, C4, 1.0, 1.0};
+
+/* f(y) into f, and out_j = J(y) s_j + F_j(y) for every column j */
+static void sens_rhs(sens_t *s, double t, const double *y, const double *q, const double *S, double *f, double *out) {
+    model_rhs_jac_nz(t, y, q, f, s->jst);
+    memset(out, 0, sizeof(double) * (size_t)s->k * N);
+    for (int j = 0; j < s->k; j++) {
+        const double *sj = S + (size_t)j * N;
+        double *oj = out + (size_t)j * N;
+        jac_pattern_mv(s->jst, sj, oj);
+        int c = s->col[j], len = DFDP_LEN[c];
+        if (len) {
+            double *fp = s->fp + (size_t)j * s->fp_len;
+            DFDP_FN[c](t, y, q, fp);
+            for (int e = 0; e < len; e++) oj[DFDP_ROWS[c][e]] += fp[e];
+        }
+    }
+}
+
+/* H_j = d(J S_j + F_j)/dy at the step's start (on the Jacobian's pattern), shared by its six stages */
+static void sens_second(sens_t *s, double t, const double *y, const double *q) {
+    model_d2jac(t, y, q, s->d2j);
+    for (int j = 0; j < s->k; j++) {
+        double *hj = s->H + (size_t)j * MAXI(JAC_NNZ, 1);
+        d2j_contract(s->d2j, s->S + (size_t)j * N, hj);
+        int c = s->col[j];
+        if (D2F_LEN[c]) {
+            D2F_FN[c](t, y, q, s->d2f);
+            for (int e = 0; e < D2F_LEN[c]; e++) hj[D2F_HS[c][e]] += s->d2f[e];
+        }
+    }
+}
+
+/* out_j += H_j v */
+static void sens_coupling(sens_t *s, const double *v, double *out) {
+    for (int j = 0; j < s->k; j++) {
+        jac_pattern_mv(s->H + (size_t)j * MAXI(JAC_NNZ, 1), v, out + (size_t)j * N);
+    }
+}
+
+/* One RODAS4 step of the augmented system from (t, y, s->S): w->ynew, s->Snew and the error norm. */
+static int rodas_step_sens(work_t *w, sens_t *s, const double *q, double t, const double *y, double h, double rtol,
+                           const double *atol, double *err, long *stats) {
+    double fac = 1.0 / (h * GAMMA), ih = 1.0 / h;
+    size_t kn = (size_t)s->k * N;
+    model_minus_jac_lu(t, y, q, w->e);
+    stats[ST_NJE] += 1;
+    for (int i = 0; i < N; i++) w->e[LU_DIAG[i]] += fac;
+#ifdef POI_FORCE_DENSE
+    w->dense = 1;
+#else
+    w->dense = model_lu(w->e, w->dinv) != 0;
+#endif
+    if (w->dense) {
+        memset(w->J, 0, sizeof(w->J));
+        model_jac(t, y, q, w->J);
+        for (int i = 0; i < N * N; i++) w->E[i] = -w->J[i];
+        for (int i = 0; i < N; i++) w->E[i * N + i] += fac;
+        if (lu_factor(w->E, w->piv)) return FAIL_SINGULAR;
+    }
+    sens_second(s, t, y, q);
+    double (*u)[N] = w->u;
+    for (int st = 0; st < 6; st++) {
+        /* stage point */
+        for (int i = 0; i < N; i++) {
+            double v = y[i];
+            for (int l = 0; l < st; l++) v += SA[st][l] * u[l][i];
+            w->tmp[i] = v;
+        }
+        for (size_t m = 0; m < kn; m++) {
+            double v = s->S[m];
+            for (int l = 0; l < st; l++) v += SA[st][l] * s->us[(size_t)l * kn + m];
+            s->Stmp[m] = v;
+        }
+        if (st == 5) memcpy(w->ynew, w->tmp, sizeof(double) * N);  /* the embedded solution */
+        if (st == 5) memcpy(s->Snew, s->Stmp, sizeof(double) * kn);
+        /* states (their right-hand side evaluated with the sensitivities' below) */
+        double *ust = s->us + (size_t)st * kn;
+        sens_rhs(s, t + SC[st] * h, w->tmp, q, s->Stmp, u[st], ust);
+        for (int i = 0; i < N; i++) {
+            double v = 0.0;
+            for (int l = 0; l < st; l++) v += SK[st][l] * u[l][i];
+            u[st][i] += v * ih;
+        }
+        solve(w, u[st]);
+        /* sensitivities */
+        for (size_t m = 0; m < kn; m++) {
+            double v = 0.0;
+            for (int l = 0; l < st; l++) v += SK[st][l] * s->us[(size_t)l * kn + m];
+            ust[m] += v * ih;
+        }
+        sens_coupling(s, u[st], ust);
+        for (int j = 0; j < s->k; j++) solve(w, ust + (size_t)j * N);
+    }
+    stats[ST_NFE] += 6;
+    int finite = 1;
+    double sum = 0.0;
+    for (int i = 0; i < N; i++) {
+        w->ynew[i] += u[5][i];
+        if (!isfinite(w->ynew[i])) finite = 0;
+        double sc = atol[i] + rtol * fmax(fabs(y[i]), fabs(w->ynew[i]));
+        double r = u[5][i] / sc;
+        sum += r * r;
+    }
+    const double *e5 = s->us + 5 * kn;
+    for (int j = 0; j < s->k; j++)
+        for (int i = 0; i < N; i++) {
+            size_t m = (size_t)j * N + i;
+            s->Snew[m] += e5[m];
+            if (!isfinite(s->Snew[m])) finite = 0;
+            double sc = atol[i] / s->pscale[j] + rtol * fmax(fabs(s->S[m]), fabs(s->Snew[m]));
+            double r = e5[m] / sc;
+            sum += r * r;
+        }
+    *err = finite ? sqrt(sum / ((double)N * (s->k + 1))) : INFINITY;
+    return OK;
+}
+
+/* Integrate (y, S) from day 0 (autonomous) writing both at every t_out (increasing, >= 0; a time 0
+ * gets the initial values). Returns 0 or a failure code (t_fail its day). */
+int poi_sensitivities(const double *q, double *y, double *S, int k, const int *col, const double *pscale, int n_out,
+                      const double *t_out, double *Y_out, double *S_out, double rtol, const double *atol,
+                      long max_steps, long *stats, double *t_fail) {
+    memset(stats, 0, sizeof(long) * ST_SIZE);
+    work_t *w = (work_t *)calloc(1, sizeof(work_t));
+    sens_t *s = (sens_t *)calloc(1, sizeof(sens_t));
+    size_t kn = (size_t)k * N;
+    int fp_len = 1, d2f_len = 1;
+    for (int j = 0; j < k; j++) {
+        fp_len = MAXI(fp_len, DFDP_LEN[col[j]]);
+        d2f_len = MAXI(d2f_len, D2F_LEN[col[j]]);
+    }
+    size_t hn = (size_t)k * MAXI(JAC_NNZ, 1);
+    double *buf = (double *)calloc(8 * kn + (size_t)k * fp_len + d2f_len + hn + 1, sizeof(double));
+    if (!w || !s || !buf) { free(w); free(s); free(buf); return -1; }
+    s->k = k; s->col = col; s->pscale = pscale;
+    s->S = S; s->Snew = buf; s->Stmp = buf + kn; s->us = buf + 2 * kn;
+    s->fp = buf + 8 * kn; s->d2f = s->fp + (size_t)k * fp_len; s->H = s->d2f + d2f_len;
+    s->fp_len = fp_len;
+    int next = 0, rc = OK;
+    double t = 0.0, t_end = t_out[n_out - 1];
+    while (next < n_out && t_out[next] <= 0.0) {
+        memcpy(Y_out + (size_t)next * N, y, sizeof(double) * N);
+        memcpy(S_out + (size_t)next * kn, S, sizeof(double) * kn);
+        next++;
+    }
+    if (t_end > 0.0) {
+        model_rhs(t, y, q, w->f0);
+        stats[ST_NFE] += 1;
+        double h = first_step(y, w->f0, t_end, rtol, atol);
+        long steps = 0;
+        int rejected_last = 0;
+        while (t < t_end) {
+            double stop = next < n_out ? t_out[next] : t_end;
+            double hstep = h, room = stop - t;
+            int lands = 0;
+            if (hstep >= room * (1.0 - 1e-12)) { hstep = room; lands = 1; }
+            if (++steps > max_steps) { *t_fail = t; rc = FAIL_STEPS; break; }
+            double err;
+            rc = rodas_step_sens(w, s, q, t, y, hstep, rtol, atol, &err, stats);
+            if (rc) { *t_fail = t; break; }
+            double grow = err > 0.0 ? 0.9 * pow(err, -0.25) : 6.0;
+            if (err <= 1.0) {
+                t = lands ? stop : t + hstep;
+                memcpy(y, w->ynew, sizeof(double) * N);
+                memcpy(S, s->Snew, sizeof(double) * kn);
+                stats[ST_STEPS] += 1;
+                grow = fmin(6.0, fmax(0.2, grow));
+                if (rejected_last) grow = fmin(grow, 1.0);
+                h = lands && hstep < h ? fmax(h, hstep * grow) : hstep * grow;
+                rejected_last = 0;
+                while (next < n_out && t_out[next] <= t) {
+                    memcpy(Y_out + (size_t)next * N, y, sizeof(double) * N);
+                    memcpy(S_out + (size_t)next * kn, S, sizeof(double) * kn);
+                    next++;
+                }
+            } else {
+                stats[ST_REJECTED] += 1;
+                h = hstep * fmax(0.2, isfinite(err) ? grow : 0.25);
+                rejected_last = 1;
+                if (h < 1e-14 * fmax(fabs(t), 1.0)) {
+                    *t_fail = t;
+                    rc = isfinite(err) ? FAIL_STEPSIZE : FAIL_NONFINITE;
+                    break;
+                }
+            }
+        }
+    }
+    stats[ST_STATUS] = rc;
+    free(w); free(s); free(buf);
+    return rc;
+}
+int poi_n_p(void) { return N_P; }
 #endif

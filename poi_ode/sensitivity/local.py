@@ -35,6 +35,7 @@ from ..simulate import (
     healthy_state,
     initial_state,
     integrate_across_doses,
+    natural_history_parameters,
     reference_age,
     reserve_state,
     resolve_parameters,
@@ -190,6 +191,8 @@ def forward(
     age: float | None = None,
     rtol: float = 1e-8,
     atol: float = 1e-10,
+    method: str = "auto",
+    outputs: bool = True,
 ) -> Sensitivities:
     """States, outputs and their forward sensitivities to ``parameters`` (default: all) at ``times``.
 
@@ -206,15 +209,27 @@ def forward(
     initial, age
         As :func:`~poi_ode.simulate`.
     rtol, atol : float
-        LSODA tolerances of the augmented system.
+        Tolerances of the augmented system (states and sensitivities; the error of the
+        sensitivity to p is measured on ``|p| S``, in state units, by the compiled engine).
+    method : {"auto", "rodas", "LSODA"}
+        ``"rodas"``: the compiled engine integrates states and sensitivities together
+        (:meth:`poi_ode.native.NativeModel.sensitivities`, RODAS4 with the exact augmented
+        Jacobian); ``"LSODA"``: scipy's ``odeint`` on the augmented system (banded Newton
+        matrix); ``"auto"``: the compiled engine where it builds (autonomous models), else LSODA.
+        Doses, initial states and outputs are handled alike by both.
+    outputs : bool
+        Also compute the outputs and their sensitivities (False: ``outputs`` and
+        ``S_outputs`` are None, for callers that use states only).
 
     Raises
     ------
     ParameterError
-        For unknown parameter names or bad times.
+        For unknown parameter names, bad times or an unknown method.
     SimulationError
-        If the augmented system cannot be integrated.
+        If the augmented system cannot be integrated (or ``"rodas"`` is unavailable here).
     """
+    if method not in ("auto", "rodas", "LSODA"):
+        raise ParameterError(f"method must be 'auto', 'rodas' or 'LSODA', not {method!r}")
     c = model.compiled
     pset = resolve_parameters(model, params)
     p = pset.vector(model)
@@ -259,11 +274,24 @@ def forward(
         packed[packed_rows, packed_cols] = np.tile(c.jac(t, z[:n], q).ravel(), k + 1)
         return packed
 
+    native = _native_sensitivities(model, method)
+    pscale = np.where(p[cols] != 0, np.abs(p[cols]), 1.0)
+
+    def native_segment(z, seg):
+        Y, S, _, failed = native.sensitivities(np.asarray(q, float), z[:n], z[n:].reshape(k, n).T, cols, pscale,
+                                               seg - seg[0], rtol, atol, 10 * _MAX_STEPS)
+        if failed is not None:
+            raise SimulationError(f"compiled sensitivity integration failed at day {seg[0] + failed:g} "
+                                  f"(between day {seg[0]:g} and {seg[-1]:g})")
+        return np.concatenate([Y, S.transpose(0, 2, 1).reshape(len(seg), n * k)], axis=1)
+
     def segment(z, seg):
+        if native is not None:
+            return native_segment(z, seg)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ODEintWarning)
             sol, info = odeint(rhs, z, seg, Dfun=jac, ml=n - 1, mu=n - 1, tfirst=True, rtol=rtol, atol=atol,
-                               mxstep=200000, full_output=True)
+                               mxstep=_MAX_STEPS, full_output=True)
         if info["message"] != "Integration successful." or not np.all(np.isfinite(sol)):
             raise SimulationError(
                 f"sensitivity integration failed between day {seg[0]:g} and {seg[-1]:g}: {info['message']}")
@@ -273,9 +301,32 @@ def forward(
     # doses add to states only (indices below n); they do not depend on p, so S does not jump
     out = integrate_across_doses(np.concatenate([y0, S0.T.ravel()]), grid, resolved, segment)
     states, S = out[:, :n], out[:, n:].reshape(grid.size, k, n).transpose(0, 2, 1)
+    if not outputs:
+        return Sensitivities(grid, states, S, model.state_names, names, p[cols])
     dgdy, dgdp = output_jacobians(model)(grid, states, p)
     return Sensitivities(grid, states, S, model.state_names, names, p[cols], c.output_names,
                          c.outputs(grid, states, q), dgdy @ S + dgdp[:, :, cols])
+
+
+_MAX_STEPS = 200_000
+
+
+def _native_sensitivities(model: Model, method: str):
+    """The compiled engine with sensitivities for ``method`` "auto"/"rodas", or None (scipy path)."""
+    if method == "LSODA":
+        return None
+    from ..native import NativeUnavailable, native_model
+
+    try:
+        engine = native_model(model, sensitivities=True)
+        if not engine.time_dependent:
+            return engine
+        reason = "the model's right-hand side depends on time (the compiled sensitivities need an autonomous one)"
+    except NativeUnavailable as exc:
+        reason = str(exc)
+    if method == "rodas":
+        raise SimulationError(f"method 'rodas' needs the compiled sensitivity engine: {reason}")
+    return None
 
 
 def _initial_with_sensitivity(model, pset, initial, age, names, steady_sensitivity, segment):
@@ -291,17 +342,22 @@ def _initial_with_sensitivity(model, pset, initial, age, names, steady_sensitivi
     reserve = reserve_state(pset)
     if not has_natural_history(model):
         return y0, steady_sensitivity(y0, np.zeros((held.size, k)))
-    a0 = start_age(pset)
-    age = reference_age(pset) if age is None else float(age)
-    start = healthy_state(model, pset, a0)
-    S_held = np.zeros((held.size, k))
-    if "F_prim_start" in names:  # d F_prim(start) / d F_prim_start = 1 (declared units)
-        S_held[list(held).index(model.index[reserve]), names.index("F_prim_start")] = 1.0
-    S = steady_sensitivity(start, S_held)
-    y = start
-    if age > a0:
-        out = segment(np.concatenate([start, S.T.ravel()]), np.array([0.0, (age - a0) * DAYS_PER_YEAR]))[-1]
-        y, S = out[:n], out[n:].reshape(k, n).T.copy()
+    if not set(names) & {model.parameter_names[i] for i in natural_history_parameters(model)}:
+        # the untreated course does not depend on these parameters: its sensitivities are 0 from
+        # the start state on (no integration; the healthy state is the cached one)
+        y, S = (y0 if initial == "healthy" else healthy_state(model, pset, age)), np.zeros((n, k))
+    else:
+        a0 = start_age(pset)
+        age = reference_age(pset) if age is None else float(age)
+        start = healthy_state(model, pset, a0)
+        S_held = np.zeros((held.size, k))
+        if "F_prim_start" in names:  # d F_prim(start) / d F_prim_start = 1 (declared units)
+            S_held[list(held).index(model.index[reserve]), names.index("F_prim_start")] = 1.0
+        S = steady_sensitivity(start, S_held)
+        y = start
+        if age > a0:
+            out = segment(np.concatenate([start, S.T.ravel()]), np.array([0.0, (age - a0) * DAYS_PER_YEAR]))[-1]
+            y, S = out[:n], out[n:].reshape(k, n).T.copy()
     S[sinks] = 0.0
     if initial == "healthy":
         return y0, S
