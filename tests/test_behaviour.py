@@ -133,12 +133,14 @@ def _pooled_smd(outcome: str, subgroup: str) -> float:
     return float(rows[0]["estimate"])
 
 
-@pytest.mark.xfail(strict=True, reason="therapy not yet calibrated on the pooled evidence (issue 12): "
-                   "the model ranks intraovarian cells far above the same intravenous dose")
-def test_intravenous_and_intraovarian_cells_act_alike(species_model, untreated):
+def test_intravenous_and_intraovarian_cells_act_alike(species_model, untreated, request):
     """Route changes the pooled rodent effect little: E2 SMD intravenous 2.91 vs intraovarian 2.40
     (random effects, Front Endocrinol 2023 Table 2). The model's AMH effects of the two routes
-    must agree within a factor 2 (the review's criterion, defect 1)."""
+    must agree within a factor 2 (the review's criterion, defect 1). The rodent therapy is calibrated
+    on the pooled effects (fits/evidence_msc_rodent); the woman's is not (no translation yet)."""
+    if species_model.species == "human":
+        request.applymarker(pytest.mark.xfail(strict=True, reason="the woman's therapy is not calibrated on the "
+                                              "pooled evidence (issue 12): intraovarian cells far above intravenous"))
     published = _pooled_smd("E2", "route IV") / _pooled_smd("E2", "route intraovarian")
     assert 0.5 <= published <= 2.0
     model = species_model

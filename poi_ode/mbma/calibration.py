@@ -34,23 +34,23 @@ HELD_OUT_KINDS = ("dose", "route")
 MECHANISM_FREE: dict[str, dict[str, list[str]]] = {
     "msc": {
         "transient": ["s_M", "p_protect", "t_half_M_ov"],
-        "niche_repair": ["niche_atresia", "niche_activation", "t_half_niche_build"],
+        "niche_repair": ["s_M", "p_protect", "t_half_M_ov", "niche_atresia", "niche_activation", "t_half_niche_build"],
     },
     "exosome": {
         "transient": ["s_X", "t_half_X_ov", "w_sys_X"],
-        "niche_repair": ["s_X", "niche_atresia", "niche_activation"],
+        "niche_repair": ["s_X", "t_half_X_ov", "w_sys_X", "niche_atresia", "niche_activation"],
     },
 }
-"""Free parameters of each therapy and mechanism (three each, so AIC and BIC compare fits, not sizes).
+"""Free parameters of each therapy and mechanism. The niche-repair model contains the transient one (the same
+paracrine signal also builds the durable repair), so the comparison is nested: niche repair frees the transient
+parameters and its own, and AIC and BIC charge it for them.
 
 Transient: how much signal the product gives (secretion ``s_M`` or delivery ``s_X``) and how long it lasts in
 the ovary, with how strongly the signal protects (``p_protect``, an ovarian response the MSC calibration sets)
 for cells, and for vesicles how much of the signal plasma vesicles give (``w_sys_X``: most vesicle designs
-inject them intravenously). Niche repair: how much a
-repaired niche lowers atresia and restrains primordial activation, and how fast the signal builds it (for
-vesicles, their delivery ``s_X`` instead of the build rate). How long the repair lasts
-(``t_half_niche_loss``) stays at its assumed value: the designs sample 1-8 weeks after therapy, too early
-to see it fade."""
+inject them intravenously). Niche repair adds how much a repaired niche lowers atresia and restrains primordial
+activation, and for cells how fast the signal builds it. How long the repair lasts (``t_half_niche_loss``)
+stays at its assumed value: the designs sample 1-8 weeks after therapy, too early to see it fade."""
 
 
 def evidence_objective(therapy: str, mechanism: str, calibrate: Sequence[str] = CALIBRATION_KINDS,

@@ -178,8 +178,10 @@ def _page(table, reverse, comparisons, skipped, best_fits, draws: int, quick: bo
         "",
         "## Mechanisms compared",
         "",
-        "Each mechanism is fitted to the same rows with three free therapy parameters and the within-group "
-        "spreads; the lowest AIC is the default of the report below.",
+        "Each mechanism is fitted to the same rows with its free therapy parameters and the within-group spreads. "
+        "Niche repair contains the transient mechanism (the same signal also builds a durable repair), so it frees "
+        "the transient parameters and its own, and AIC and BIC charge it for them; the lowest AIC is the default of "
+        "the report below.",
         "",
         "| therapy | mechanism | free | chi2 | AIC | BIC | status | fitted rows in CI | held-out rows in CI |",
         "|---|---|---|---|---|---|---|---|---|",
