@@ -20,6 +20,21 @@ def mouse() -> po.Model:
     return po.load_model("mouse")
 
 
+UNCALIBRATED_THERAPY = {"s_M": 1e-6, "p_protect": 0.5, "t_half_M_ov": 7.0, "s_X": 0.00693, "t_half_X_ov": 1.0,
+                        "w_sys_X": 0.5}
+"""Therapy values of the mouse set before the evidence calibration (its assumptions, rounded), all inside their
+bounds. The calibrated set (fits/evidence_msc_rodent, fits/evidence_exosome_rodent) has several at a bound, where
+central differences step outside; tests of derivatives and of parameter recovery use these instead."""
+
+
+@pytest.fixture(scope="session")
+def mouse_interior() -> po.Model:
+    """The mouse model with the therapy parameters inside their bounds (:data:`UNCALIBRATED_THERAPY`)."""
+    model = po.load_model("mouse")
+    model.attach(model.require_parameter_set().with_values(UNCALIBRATED_THERAPY))
+    return model
+
+
 @pytest.fixture(scope="session")
 def rat() -> po.Model:
     return po.load_model("rat")

@@ -28,6 +28,13 @@ def _needs_compiler(mouse):
         pytest.skip(f"compiled sensitivities unavailable: {exc}")
 
 
+@pytest.fixture(scope="module")
+def mouse(mouse_interior):
+    """The mouse model with its therapy parameters inside their bounds (central differences step both ways;
+    the calibrated set has some at a bound)."""
+    return mouse_interior
+
+
 def _relative_gap(a: np.ndarray, b: np.ndarray, floor: float = 1e-300) -> float:
     """Largest difference per last-axis column (parameter, or state) relative to that column's
     largest |value| plus ``floor`` (for states that stay at solver noise)."""

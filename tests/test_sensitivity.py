@@ -18,6 +18,13 @@ INDUCTION = "0:cyclophosphamide:120:mg/kg:intraperitoneal"
 TIGHT = {"rtol": 1e-12, "atol": 1e-14}
 
 
+@pytest.fixture(scope="module")
+def mouse(mouse_interior):
+    """The mouse model with its therapy parameters inside their bounds (central differences step both ways;
+    the calibrated set has some at a bound)."""
+    return mouse_interior
+
+
 def _central(model, name, h=1e-4, times=TIMES):
     """Trajectories at the parameter's value times (1 + h) and (1 - h), solved tightly."""
     value = model.parameter_set[name].value
