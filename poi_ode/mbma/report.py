@@ -209,14 +209,15 @@ def _page(table, reverse, comparisons, skipped, best_fits, draws: int, quick: bo
         if r.warnings:
             lines += ["", "Fit notes:", ""] + [f"- {w}" for w in r.warnings]
     lines += ["", "## Held-out subgroups", ""]
-    held = table[table["held_out"] & ~table["fixed_twin"]] if "fixed_twin" in table else table[table["held_out"]]
+    held = table[table["held_out"] & ~table["fixed_twin"]]
     lines.append(f"Fitted on the {', '.join(CALIBRATION_KINDS)} rows, the calibration predicts "
-                 f"{int(held['within_ci'].sum())} of {len(held)} dose and route rows inside their published CI.")
+                 f"{int(held['within_ci'].sum())} of {len(held)} dose and route rows (random effects) inside their "
+                 "published CI.")
     if reverse is not None:
-        rev_held = reverse[reverse["held_out"]]
+        rev_held = reverse[reverse["held_out"] & ~reverse["fixed_twin"]]
         lines.append(f"Fitted the other way round (on the {', '.join(HELD_OUT_KINDS)} rows), it predicts "
                      f"{int(rev_held['within_ci'].sum())} of {len(rev_held)} overall, species and induction rows "
-                     "inside their CI (`evidence_reverse.csv`).")
+                     "(random effects) inside their CI (`evidence_reverse.csv`).")
     lines += ["", "## Rows left out", "", "| therapy | effect | analyte | subgroup | reason |", "|---|---|---|---|---|"]
     for s in skipped:
         lines.append(f"| {s['therapy']} | {s['effect_id']} | {s['analyte']} | {s['subgroup']} | {s['reason']} |")
