@@ -564,7 +564,6 @@ def _apply(rows: list[dict]) -> None:
             r["notes"] = r["notes"] + SEP + "; ".join(remarks)
 
 
-
 def convert_designs(evidence_dir: str | Path, out_dir: str | Path) -> list[Path]:
     """Write the design table and its ledger converted from the two design sheets.
 

@@ -300,7 +300,6 @@ def _effect_id(row: dict[str, str]) -> str:
     return f"{meta}:{analyte}:{kind}={value}:{pooling}"
 
 
-
 def convert_pooled_effects(evidence_dir: str | Path, out_dir: str | Path) -> list[Path]:
     """Write the pooled-effects table converted from the two meta-analysis evidence sheets.
 
