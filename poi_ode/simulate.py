@@ -265,13 +265,22 @@ def steady_state(
         throughput = np.abs(c.incidence) @ c.flows(0.0, x, p)
         return np.abs(c.rhs(0.0, x, p)[idx]) / (throughput[idx] + 1e-5)
 
+    def balanced(z: np.ndarray) -> bool:
+        """Every free state at rest (net rate within 1e-7 of its throughput) and none negative."""
+        rel = imbalance(z)
+        return not (rel.size and (rel.max() > 1e-7 or np.any(z < -1e-9 * np.maximum(np.abs(z), 1.0))))
+
     best = _warm_newton(_reference_state(model, pset, y_fixed), idx, residual, residual_jac)
+    if best is not None and not balanced(best):
+        best = None  # Newton settled where the rates do not balance: relax from scratch instead
+    message = "Newton from the reference steady state"
     for _attempt in range(0 if best is not None else 3):  # relax, polish with Newton; relax longer if that fails
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ODEintWarning)
             y = odeint(relax, y, [0.0, horizon], Dfun=relax_jac, tfirst=True, rtol=1e-6, atol=1e-12, mxstep=50000)[-1]
         y[~free] = held[~free]  # the solver's round-off must not move held states
         sol = root(residual, y[idx], jac=residual_jac, method="hybr", options={"xtol": 1e-12, "maxfev": 5000})
+        message = str(sol.message).strip()
         candidates = [sol.x, y[idx]] if np.all(np.isfinite(sol.x)) else [y[idx]]
         best = min(candidates, key=lambda z: float(np.max(imbalance(z), initial=0.0)))
         rel = imbalance(best)
@@ -279,10 +288,10 @@ def steady_state(
             break
     assert best is not None  # found by Newton, or set by the relaxation loop (which then ran)
     rel = imbalance(best)
-    if rel.size and (rel.max() > 1e-7 or np.any(best < -1e-9 * np.maximum(np.abs(best), 1.0))):
+    if not balanced(best):
         worst = model.states[idx[int(np.argmax(rel))]].name
         raise SimulationError(
-            f"no steady state found for model {model.name!r}: {sol.message.strip()} "
+            f"no steady state found for model {model.name!r}: {message} "
             f"(worst state {worst!r}, net rate {rel.max():.2g} of its throughput)"
         )
     z = np.maximum(best, 0.0)

@@ -125,3 +125,21 @@ def test_a_fit_config_without_data_is_named(tmp_path):
     config.write_text('name = "empty"\nspecies = "human"\ndata = []\n', encoding="utf-8")
     with pytest.raises(po.ParameterError, match="empty.toml: 'data' lists no dataset"):
         run_config(config)
+
+
+def test_a_warm_newton_step_that_does_not_balance_falls_back_to_relaxation(monkeypatch, mouse):
+    """A warm Newton result that failed the balance check used to end in an UnboundLocalError (the error
+    message read a name the relaxation loop never set); now the steady state is relaxed from scratch and
+    equals the one found normally."""
+    import importlib
+
+    simulate_module = importlib.import_module("poi_ode.simulate")  # the module, not po.simulate the function
+    params = {"k_act": mouse.parameter_set["k_act"].value * 1.01}
+    expected = po.steady_state(mouse, params)
+    simulate_module._STEADY_CACHE.clear()
+    # a converged-looking Newton result that is not at rest: the reference steady state scaled by 1.5
+    monkeypatch.setattr(simulate_module, "_warm_newton",
+                        lambda start, idx, *args, **kwargs: None if start is None else 1.5 * start[idx])
+    again = po.steady_state(mouse, params)
+    np.testing.assert_allclose(again, expected, rtol=1e-6, atol=1e-9)
+    simulate_module._STEADY_CACHE.clear()
