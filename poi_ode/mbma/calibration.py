@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from ..errors import PoiOdeError
+from ..fitting.nuisance import is_nuisance
 from .objective import CALIBRATION_KINDS, EvidenceObjective, build_targets
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -170,7 +171,7 @@ def parameter_draws(result: "FitResult", draws: int, seed: int = 0) -> list[dict
 
 def split_values(values: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
     """Model parameter values and within-group spreads (``cv_<analyte>``) of a fit's values."""
-    model = {k: v for k, v in values.items() if not k.startswith(("cv_", "scale_"))}
+    model = {k: v for k, v in values.items() if not is_nuisance(k)}
     cv = {k.removeprefix("cv_"): v for k, v in values.items() if k.startswith("cv_")}
     return model, cv
 

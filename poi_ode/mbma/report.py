@@ -22,6 +22,7 @@ from .calibration import (
     compare_mechanisms,
     evidence_objective,
     prediction_band,
+    split_values,
 )
 from .objective import CALIBRATION_KINDS, SPREAD_PRIOR
 
@@ -36,22 +37,13 @@ MUST_SHOW_ANALYTES = ("E2", "FSH", "AMH")
 
 
 def _rows(fit: MechanismFit, calibration: str):
-    table = fit.objective.table(*_split(fit.result.values))
-    table["predicted"] = fit.predicted
+    table = fit.objective.table(*split_values(fit.result.values))  # predicted and within_ci at the estimate
     table["predicted_lower"] = fit.lower
     table["predicted_upper"] = fit.upper
-    table["within_ci"] = [bool(lo <= p <= hi) for p, lo, hi in
-                          zip(fit.predicted, table["published_lower"], table["published_upper"])]
     table["mechanism"] = fit.mechanism
     table["calibration"] = calibration
     first = list(EVIDENCE_COLUMNS)
     return table[first + [c for c in table.columns if c not in first]]
-
-
-def _split(values: dict[str, float]):
-    from .calibration import split_values
-
-    return split_values(values)
 
 
 def coverage_of_must_show(table) -> tuple[int, int]:
