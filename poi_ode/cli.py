@@ -119,6 +119,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--quiet", action="store_true", help="no progress lines")
     ev.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
 
+    tr = sub.add_parser("translate", help="the human therapy values translated from the rodent evidence "
+                        "calibrations (fits/evidence_*_rodent/fit.json); --write puts them into the human set")
+    tr.add_argument("--time-exponent", type=float, default=None,
+                    help="allometric exponent of the half-lives (default 0: tissue residence kept)")
+    tr.add_argument("--write", action="store_true", help="write the values into the bundled human parameter file")
+
     gsa = sub.add_parser("gsa", help="global sensitivity (Morris or Sobol') of endpoints over the parameter bounds")
     gsa.add_argument("--method", choices=["morris", "sobol"], default="morris", help="(default: morris)")
     gsa.add_argument("--species", default="human", help="parameter set: human or mouse (ignored with --fit)")
@@ -238,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise PoiOdeError(f"--draws must be >= 0, got {args.draws}")
             written = run_evidence(args.out, therapies, draws=args.draws, seed=args.seed, quick=args.quick,
                                    progress=not args.quiet)
+        elif args.command == "translate":
+            written = _translate(args)
         elif args.command == "simulate":
             written = _simulate(args)
         elif args.command == "fit":
@@ -655,3 +663,16 @@ def _equations(out: Path | None) -> list[Path]:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def _translate(args) -> list[Path]:
+    from .mbma.translation import TIME_EXPONENT, translate_therapy, translation_table, write_translation
+    from .parameters import parameter_file
+
+    exponent = TIME_EXPONENT if args.time_exponent is None else args.time_exponent
+    translations = translate_therapy(time_exponent=exponent)
+    print(translation_table(translations).to_string(index=False))
+    if not args.write:
+        return []
+    write_translation(translations)
+    return [parameter_file("human")]

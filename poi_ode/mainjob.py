@@ -224,7 +224,7 @@ def run_main_job(out: Path, fits: Path | None = None, draws: int = 40, seed: int
                       for r in fits_done]), indent=1))
     report = write_atomic(out / "report.md",  # last: its presence means the run completed
                           _report(fits_done, responses, emax_table, minimum, comparison, reserve, responders, draws,
-                                  wall))
+                                  wall, [p for p in base.parameters.values() if p.kind == "translated"]))
     return [report, summary, *written]
 
 
@@ -252,7 +252,16 @@ def _md_table(frame, columns, floatfmt="{:.3g}") -> str:
     return "\n".join(lines)
 
 
-def _report(fits, responses, emax_table, minimum, comparison, reserve, responders, draws, wall) -> str:
+def _translated_rows(translated) -> list[str]:
+    """A table of the human values translated from the rodent calibration (kind ``translated``)."""
+    if not translated:
+        return ["No value of the human set is translated from the rodent calibration."]
+    lines = ["| parameter | value | unit | source |", "|---|---|---|---|"]
+    lines += [f"| {p.name} | {p.value:.3g} | {p.unit} | {p.source} |" for p in translated]
+    return lines
+
+
+def _report(fits, responses, emax_table, minimum, comparison, reserve, responders, draws, wall, translated) -> str:
     import pandas as pd
 
     lines = [
@@ -269,16 +278,25 @@ def _report(fits, responses, emax_table, minimum, comparison, reserve, responder
         "the published natural history is on the validation page (`docs/validation.md`).",
         "- The other bundled data are few: AMH elimination after oophorectomy (Griesinger 2012) and the "
         "baselines of two small clinical MSC series read from secondary sources. **None of them reports a "
-        "post-treatment time course with a known dose**, so the MSC and exosome potencies, the paracrine, "
-        "cytokine and damage couplings remain the labelled assumptions of `poi_ode/parameters/human.toml`.",
-        "- The dose-response curves below are therefore the model's **hypotheses**, not calibrated "
-        "predictions. Three bands say how far they could move: parameter uncertainty of the calibrations (narrow, "
-        "for the therapy: only the natural history, the AMH half-life and the POI reserve were calibrated), "
+        "post-treatment time course with a known dose.**",
+        "- **The MSC and exosome effects of this report rest on the rodent calibration.** The therapy parameters "
+        "were calibrated on the pooled effects of the preclinical meta-analyses (mouse and rat after "
+        "chemotherapy; `docs/evidence.md`, `poi-ode evidence`) and carried over to women by stated rules "
+        "(`poi_ode.mbma.translation`): secretion per cell or per µg scaled by the per-ovary density (ovarian "
+        "mass and blood volume proportional to body weight), tissue half-lives kept, fractions copied. Those "
+        "values, kind `translated` in `poi_ode/parameters/human.toml`, are listed below. Whether rodent "
+        "responses after chemotherapy carry over to idiopathic POI in women is untested; the other couplings "
+        "(paracrine, cytokine, repair, activation) remain labelled assumptions.",
+        "- Three bands say how far the curves could move: parameter uncertainty of the calibrations of this run "
+        "(narrow for the therapy: they calibrate the natural history, the AMH half-life and the POI reserve), "
         "between-subject variability of an assumed virtual population, and sensitivity to every value labelled "
-        "assumption (wide: this is the honest band).",
-        "- The pooled animal evidence shows no clean dose trend and no clear route advantage (sourcebook, "
-        "PMC10361781); the model's saturating dose-response and its intraovarian advantage must be confronted "
-        "with such data before use.",
+        "assumption or translated (wide: this is the honest band).",
+        "- Each translated value's source gives the rodent estimate's interval and identifiability: an estimate "
+        "whose profile is open on one side is bounded by the rodent evidence on the other side only. Clinical "
+        "intraovarian doses are far sparser per gram of ovary than rodent ones, so a rodent response that "
+        "saturates across the published doses need not saturate in women.",
+        "",
+        *_translated_rows(translated),
         "",
         "## Calibrations",
         "",
@@ -331,9 +349,9 @@ def _report(fits, responses, emax_table, minimum, comparison, reserve, responder
               "`docs/poi_ovary.md`), treated intraovarially at day 0 and followed for "
               f"days {RESPONDER_WINDOW[0]:g}-{RESPONDER_WINDOW[1]:g}; the same women untreated give the spontaneous "
               f"fraction. Band: {responders['band'].iloc[0]}.", "",
-              "**The treated fractions follow from the MSC and exosome parameters, which the therapy calibration "
-              "(issue 12) has not yet set:** until it has, they are the assumptions of the parameter file, and the "
-              "treated and untreated fractions barely differ.", "",
+              "**The treated fractions follow from the MSC and exosome parameters translated from the rodent "
+              "calibration** (above); the population varies the residual reserve and dysfunction, not the therapy "
+              "parameters.", "",
               *[f"![responders {agent}](responders_{agent}.png)" for agent in RESPONDER_DOSES], "",
               _md_table(responders, ["agent", "dose", "unit", "endpoint", "fraction", "lower", "upper",
                                      "untreated_fraction"]), ""]

@@ -18,9 +18,9 @@ __all__ = ["write_fitted_parameters", "original_source"]
 
 
 def original_source(source: str) -> str:
-    """The non-fitted source a value had before any fit (the last "before:" part that is not a fit)."""
+    """The source a value had before any fit or translation (the last "before:" part that is neither)."""
     parts = [p.strip() for p in re.split(r";\s*before:\s*", source)]
-    kept = [p for p in parts if not p.startswith("fitted:")]
+    kept = [p for p in parts if not p.startswith(("fitted:", "translated:"))]
     return kept[-1] if kept else ""
 
 

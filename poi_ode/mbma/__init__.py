@@ -3,8 +3,9 @@
 The code is in modules named for what they do: :mod:`~poi_ode.mbma.pooling` (fixed- and random-effects
 pooling, standardised mean differences and their variances), :mod:`~poi_ode.mbma.designs` (the catalogued
 preclinical designs as simulable arms), :mod:`~poi_ode.mbma.objective` (the meta-analytic objective),
-:mod:`~poi_ode.mbma.calibration` (fits and mechanism comparison) and :mod:`~poi_ode.mbma.report`
-(``poi-ode evidence``); this file only re-exports them.
+:mod:`~poi_ode.mbma.calibration` (fits and mechanism comparison), :mod:`~poi_ode.mbma.report`
+(``poi-ode evidence``) and :mod:`~poi_ode.mbma.translation` (the calibrated values carried over to women); this
+file only re-exports them.
 """
 from .calibration import (
     HELD_OUT_KINDS,
@@ -47,6 +48,7 @@ from .pooling import (
     tau2_from_I2,
 )
 from .report import run_evidence
+from .translation import Translation, translate_therapy, translation_table, write_translation
 
 __all__ = [
     # pooling
@@ -60,4 +62,6 @@ __all__ = [
     # calibration and report
     "evidence_objective", "calibrate", "prediction_band", "compare_mechanisms", "MechanismFit", "MECHANISM_FREE",
     "HELD_OUT_KINDS", "run_evidence", "plot_forest",
+    # translation to women
+    "Translation", "translate_therapy", "translation_table", "write_translation",
 ]

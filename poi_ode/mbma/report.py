@@ -4,7 +4,8 @@ For each therapy (MSCs, MSC-derived vesicles) every therapy mechanism is fitted 
 pooled effects (overall, species and induction rows); the mechanisms are ranked by AIC. The best one is
 then checked on the subgroups it was not fitted to (dose and route), and refitted the other way round
 (on dose and route, predicting overall, species and induction). ``evidence.csv`` holds every row of the
-best mechanism's calibration; ``evidence.md`` reports it with forest figures.
+best mechanism's calibration; ``evidence.md`` reports it with forest figures and the human values these
+estimates translate to (:mod:`poi_ode.mbma.translation`).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .._files import atomic_path, write_atomic
+from ..errors import ParameterError
 from .calibration import (
     HELD_OUT_KINDS,
     MECHANISM_FREE,
@@ -25,6 +27,7 @@ from .calibration import (
     split_values,
 )
 from .objective import CALIBRATION_KINDS, SPREAD_PRIOR
+from .translation import Translation, translate_therapy
 
 __all__ = ["run_evidence", "EVIDENCE_COLUMNS", "THERAPIES", "MUST_SHOW_ANALYTES", "coverage_of_must_show"]
 
@@ -143,8 +146,14 @@ def run_evidence(out: str | Path, therapies: Sequence[str] = THERAPIES, draws: i
             fig.savefig(tmp, dpi=110)
         plt.close(fig)
         written.append(path)
+    translations: list[Translation] | str
+    try:
+        translations = translate_therapy([best.result for best in best_fits.values()])
+    except ParameterError as error:  # a rule missing or a value outside the human bounds: said on the page
+        translations = str(error)
     page = out / "evidence.md"
-    write_atomic(page, _page(table, rev, comparisons, skipped, best_fits, draws, quick))
+    write_atomic(page, _page(table, rev, comparisons, skipped, best_fits, draws, quick) + _translation_section(
+        translations))
     if progress:
         print(f"evidence calibration: {time.perf_counter() - t0:.1f} s")
     return [page, *written]
@@ -229,4 +238,27 @@ def _page(table, reverse, comparisons, skipped, best_fits, draws: int, quick: bo
         "predicted interval is the envelope of the predictions at every profile point inside the 95% likelihood "
         "threshold (parameter uncertainty only; the within-group spreads move along the profiles).",
     ]
+    return "\n".join(lines) + "\n"
+
+
+def _translation_section(translations: list[Translation] | str) -> str:
+    """The page's section on the human values translated from these calibrations."""
+    lines = ["", "## Translation to women", "",
+             "No bundled study reports a treated woman's time course with a known dose, so the human set carries "
+             "these estimates translated by the rules of `poi_ode.mbma.translation` (kind `translated`; written by "
+             "`poi-ode translate --write` from the committed `fits/evidence_*_rodent`): secretion "
+             "per cell or per µg scales with the per-ovary (per blood volume) density, ovarian mass and blood volume "
+             "taken proportional to body weight, read at the design-weighted geometric mean of the mouse and rat "
+             "body weights; tissue half-lives are kept (time exponent 0; quarter-power allometry is the alternative, "
+             "`poi-ode translate --time-exponent 0.25`); fractions are copied. The mouse-only and rat-only readings "
+             "bound the choice of reference species. Human predictions of MSC and exosome effects rest on these values.", ""]
+    if isinstance(translations, str):
+        return "\n".join(lines + [f"Not translated: {translations}"]) + "\n"
+    lines += ["| parameter | rodent estimate (95% CI) | rule | factor | human | mouse-only | rat-only |",
+              "|---|---|---|---|---|---|---|"]
+    for t in translations:
+        ci = f"{t.rodent_low:.3g} - {t.rodent_high:.3g}" if t.rodent_low is not None and t.rodent_high is not None \
+            else "none"
+        lines.append(f"| {t.name} | {t.rodent:.3g} ({ci}) {t.unit} | {t.rule} | {t.factor:.3g} | {t.value:.3g} | "
+                     f"{t.value_mouse_only:.3g} | {t.value_rat_only:.3g} |")
     return "\n".join(lines) + "\n"

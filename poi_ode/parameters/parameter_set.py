@@ -18,8 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Parameter", "ParameterSet", "SOURCE_KINDS"]
 
-SOURCE_KINDS = ("sourcebook", "literature", "assumption", "derived", "fitted", "definition")
-"""Allowed values of ``kind``: where a value comes from."""
+SOURCE_KINDS = ("sourcebook", "literature", "assumption", "derived", "fitted", "translated", "definition")
+"""Allowed values of ``kind``: where a value comes from (``translated``: another species' fitted value carried
+over by a stated scaling rule, :mod:`poi_ode.mbma.translation`)."""
 
 
 @dataclass(frozen=True)

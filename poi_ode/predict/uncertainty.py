@@ -5,8 +5,9 @@
 - ``"population"``: between-subject variability of a virtual population: log-normal
   variation of chosen parameters around their values (coefficients of variation given; the
   defaults are assumptions).
-- ``"assumptions"``: how much the answer depends on the values labelled ``assumption``: each
-  drawn log-normally around its value (sd 0.3 log10, within its bounds).
+- ``"assumptions"``: how much the answer depends on the values labelled ``assumption`` or
+  ``translated`` (carried over from another species by an assumed scaling rule): each drawn
+  log-normally around its value (sd 0.3 log10, within its bounds).
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ DEFAULT_POPULATION_CV = {"potency_msc": 0.5, "potency_exo": 0.5, "t_half_M_ov": 
 
 ASSUMPTION_SD_LOG10 = 0.3
 """Spread (log10) of assumption-kind parameters around their values in the 'assumptions' draws."""
+ASSUMED_KINDS = ("assumption", "translated")
+"""Parameter kinds varied by the 'assumptions' band: a translated value rests on an assumed scaling rule."""
 
 
 def _clip(pset: "ParameterSet", name: str, value: float) -> float:
@@ -97,7 +100,7 @@ def draw_parameters(
             out.append(row)
         return out
     if kind == "assumptions":
-        names = [n for n, p in base.parameters.items() if p.kind == "assumption" and p.value > 0]
+        names = [n for n, p in base.parameters.items() if p.kind in ASSUMED_KINDS and p.value > 0]
         out = []
         for _ in range(draws):
             out.append({n: _clip(base, n, base[n].value * 10 ** rng.normal(0, ASSUMPTION_SD_LOG10)) for n in names})
@@ -111,5 +114,6 @@ def describe(kind: str, population: Mapping[str, Any] | None = None) -> str:
         cvs = DEFAULT_POPULATION_CV if population is None else population
         return LABELS[kind] + " (log-normal CVs: " + ", ".join(f"{k} {v:.0%}" for k, v in cvs.items()) + ")"
     if kind == "assumptions":
-        return LABELS[kind] + f" (each 'assumption' parameter log-normal, sd {ASSUMPTION_SD_LOG10} log10)"
+        spread = f"sd {ASSUMPTION_SD_LOG10} log10"
+        return LABELS[kind] + f" (each 'assumption' or 'translated' parameter log-normal, {spread})"
     return LABELS.get(kind, kind)
