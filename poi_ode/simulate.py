@@ -199,10 +199,15 @@ def natural_history(
 
 
 def frozen_and_sinks(model: "Model") -> tuple[np.ndarray, np.ndarray]:
-    """Masks of states held at their value in a steady state (no inflow, or a clock such as
-    age) and of pure sinks (start at 0)."""
+    """Masks of states held at their value in a steady state (no inflow, a clock such as age, or
+    the non-renewing primordial reserve, whose only possible inflow is the rescue of follicles hit
+    by chemotherapy) and of pure sinks (start at 0)."""
     c = model.compiled
-    return np.array(c.no_inflow) | np.array(c.clocks), np.array(c.sinks)
+    frozen = np.array(c.no_inflow) | np.array(c.clocks)
+    reserve = reserve_state(model.parameter_set) if model.parameter_set is not None else "F_prim"
+    if reserve in model.index:
+        frozen[model.index[reserve]] = True
+    return frozen, np.array(c.sinks)
 
 
 def steady_state(

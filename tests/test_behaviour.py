@@ -135,7 +135,7 @@ def _pooled_smd(outcome: str, subgroup: str) -> float:
 
 @pytest.mark.xfail(strict=True, reason="issue 12: even calibrated on the pooled effects, the rodent models give "
                    "intravenous cells about 0.4 of the intraovarian AMH effect (the held-out intraovarian E2 row of "
-                   "docs/evidence.md is above its interval); the woman's therapy is not calibrated")
+                   "docs/evidence.md is above its interval); the woman's therapy is translated from that calibration")
 def test_intravenous_and_intraovarian_cells_act_alike(species_model, untreated):
     """Route changes the pooled rodent effect little: E2 SMD intravenous 2.91 vs intraovarian 2.40
     (random effects, Front Endocrinol 2023 Table 2). The model's AMH effects of the two routes
@@ -152,16 +152,17 @@ def test_intravenous_and_intraovarian_cells_act_alike(species_model, untreated):
     assert 0.5 <= effect["intravenous"] / effect["intraovarian"] <= 2.0
 
 
-def _effect_fade_time(tr, untreated, start):
-    """Days from the dose until the AMH effect falls below half its maximum after its peak."""
-    effect = tr["AMH"] - untreated["AMH"]
+def _effect_fade_time(tr, untreated, start, variable):
+    """Days from the dose until the effect on ``variable`` falls below half its maximum after its peak."""
+    effect = tr[variable] - untreated[variable]
     peak = int(np.argmax(effect))
     below = np.flatnonzero(effect[peak:] < 0.5 * effect[peak])
-    assert below.size, "the effect must fade within the simulated window"
-    return tr.time[peak + below[0]] - start
+    return tr.time[peak + below[0]] - start if below.size else np.inf  # inf: not within the simulated window
 
 
 def test_exosome_effect_fades_sooner_than_msc_of_comparable_potency(species_model, untreated):
+    """The paracrine effect of vesicles fades sooner than that of cells giving the same peak (vesicles do not
+    secrete). Read on the signal Phi: the follicles it rescues after chemotherapy stay, so AMH need not fade."""
     model = species_model
     s = _schedule(model)
     cells = _cells(model)
@@ -174,7 +175,9 @@ def test_exosome_effect_fades_sooner_than_msc_of_comparable_potency(species_mode
         lo, hi = (mid, hi) if peak < target else (lo, mid)
     exo = _arm(model, [po.Dose(s["treat"], "exosome", np.sqrt(lo * hi), "ug", "intraovarian")])
     assert exo["Phi"].max() == pytest.approx(target, rel=1e-3)
-    assert _effect_fade_time(exo, untreated, s["treat"]) < _effect_fade_time(msc, untreated, s["treat"])
+    fade = _effect_fade_time(exo, untreated, s["treat"], "Phi")
+    assert np.isfinite(fade), "the vesicles' effect must fade within the simulated window"
+    assert fade < _effect_fade_time(msc, untreated, s["treat"], "Phi")
 
 
 def test_activating_treatment_spends_reserve_years_later(species_model):

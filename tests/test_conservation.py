@@ -7,7 +7,7 @@ from conftest import insult_for
 
 import poi_ode as po
 
-STAGE_TOTALS = ("F_prim", "F_pri", "F_sec", "F_sa", "F_la", "F_atretic", "F_ovulated")
+STAGE_TOTALS = ("F_prim", "F_prim_hit", "F_pri", "F_sec", "F_sa", "F_la", "F_atretic", "F_ovulated")
 """The pools and sinks; chained stages are outputs (sums of their compartments)."""
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import poi_ode as po
 
-FOLLICLES = ("F_prim", "F_pri", "F_sec", "F_sa", "F_la", "F_atretic", "F_ovulated")
+FOLLICLES = ("F_prim", "F_prim_hit", "F_pri", "F_sec", "F_sa", "F_la", "F_atretic", "F_ovulated")
 
 
 def _regimen(model):

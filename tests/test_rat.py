@@ -10,6 +10,7 @@ import pytest
 
 import poi_ode as po
 from poi_ode.fitting.insult import ED50_DAY, censored_lower_bound, primordial_survival, rat_body_potencies
+from poi_ode.model import THERAPY_MECHANISMS
 from poi_ode.parameters import SOURCE_KINDS, load_parameter_set
 from poi_ode.simulate import start_age
 from poi_ode.validation import load_targets
@@ -27,8 +28,8 @@ def test_rat_is_a_bundled_species_and_loads():
     assert "rat" in po.available_species()
     model = po.load_model("rat")
     assert model.species == "rat"
-    with_niche = po.load_model("rat", mechanism="niche_repair")
-    assert set(model.parameter_names) <= set(with_niche.parameter_names) == set(model.parameter_set.parameters)
+    every_mechanism = set().union(*(po.load_model("rat", mechanism=m).parameter_names for m in THERAPY_MECHANISMS))
+    assert set(model.parameter_names) <= every_mechanism == set(model.parameter_set.parameters)
 
 
 def test_every_rat_value_is_sourced_and_says_whether_it_is_a_rat_value():

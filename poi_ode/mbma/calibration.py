@@ -36,10 +36,12 @@ MECHANISM_FREE: dict[str, dict[str, list[str]]] = {
     "msc": {
         "transient": ["s_M", "p_protect", "t_half_M_ov"],
         "niche_repair": ["s_M", "p_protect", "t_half_M_ov", "niche_atresia", "niche_activation", "t_half_niche_build"],
+        "rescue": ["s_M", "p_protect", "t_half_M_ov", "rescue_max", "t_half_prim_hit"],
     },
     "exosome": {
         "transient": ["s_X", "t_half_X_ov", "w_sys_X"],
         "niche_repair": ["s_X", "t_half_X_ov", "w_sys_X", "niche_atresia", "niche_activation"],
+        "rescue": ["s_X", "t_half_X_ov", "w_sys_X"],
     },
 }
 """Free parameters of each therapy and mechanism. The niche-repair model contains the transient one (the same
@@ -51,7 +53,10 @@ the ovary, with how strongly the signal protects (``p_protect``, an ovarian resp
 for cells, and for vesicles how much of the signal plasma vesicles give (``w_sys_X``: most vesicle designs
 inject them intravenously). Niche repair adds how much a repaired niche lowers atresia and restrains primordial
 activation, and for cells how fast the signal builds it. How long the repair lasts (``t_half_niche_loss``)
-stays at its assumed value: the designs sample 1-8 weeks after therapy, too early to see it fade."""
+stays at its assumed value: the designs sample 1-8 weeks after therapy, too early to see it fade. Rescue adds
+how fast the signal returns primordial follicles hit by chemotherapy to the reserve (``rescue_max``) and how
+long hit follicles stay rescuable (``t_half_prim_hit``): follicle biology, shared by both products, so the
+MSC calibration (11 designs) estimates them and the vesicle calibration (2 designs) uses its values."""
 
 
 def evidence_objective(therapy: str, mechanism: str, calibrate: Sequence[str] = CALIBRATION_KINDS,

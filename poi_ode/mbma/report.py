@@ -180,9 +180,12 @@ def _page(table, reverse, comparisons, skipped, best_fits, draws: int, quick: bo
         "## Mechanisms compared",
         "",
         "Each mechanism is fitted to the same rows with its free therapy parameters and the within-group spreads. "
-        "Niche repair contains the transient mechanism (the same signal also builds a durable repair), so it frees "
-        "the transient parameters and its own, and AIC and BIC charge it for them; the lowest AIC is the default of "
-        "the report below.",
+        "Niche repair and rescue contain the transient mechanism (the same signal also builds a durable repair, or "
+        "also returns primordial follicles hit by chemotherapy, before they die, to the reserve), so they free the "
+        "transient parameters and their own, and AIC and BIC charge them for them; the lowest AIC is the default of "
+        "the report below. The rescue parameters (`rescue_max`, `t_half_prim_hit`) are follicle biology shared by "
+        "both products: the MSC calibration estimates them, and the vesicle rows, with two simulable designs, use "
+        "the values of the parameter sets (the committed MSC estimates).",
         "",
         "| therapy | mechanism | free | chi2 | AIC | BIC | status | fitted rows in CI | held-out rows in CI |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -249,9 +252,10 @@ def _translation_section(translations: list[Translation] | str) -> str:
              "`poi-ode translate --write` from the committed `fits/evidence_*_rodent`): secretion "
              "per cell or per µg scales with the per-ovary (per blood volume) density, ovarian mass and blood volume "
              "taken proportional to body weight, read at the design-weighted geometric mean of the mouse and rat "
-             "body weights; tissue half-lives are kept (time exponent 0; quarter-power allometry is the alternative, "
-             "`poi-ode translate --time-exponent 0.25`); fractions are copied. The mouse-only and rat-only readings "
-             "bound the choice of reference species. Human predictions of MSC and exosome effects rest on these values.", ""]
+             "body weights; half-lives and rates are kept (time exponent 0; quarter-power allometry is the "
+             "alternative, `poi-ode translate --time-exponent 0.25`); fractions are copied. The mouse-only and "
+             "rat-only readings bound the choice of reference species. Human predictions of MSC and exosome effects "
+             "rest on these values.", ""]
     if isinstance(translations, str):
         return "\n".join(lines + [f"Not translated: {translations}"]) + "\n"
     lines += ["| parameter | rodent estimate (95% CI) | rule | factor | human | mouse-only | rat-only |",

@@ -17,11 +17,13 @@ Rules, by the unit of the parameter:
   weights weighted by the number of mouse and rat designs the fitted pooled effects simulate: one
   value is shared by both species, so which species it "belongs" to is itself uncertain; the
   mouse-only and rat-only readings bound it and are reported.
-- **Half-lives in the ovary** (``day``): residence of transplanted cells and vesicles in tissue is set
-  by cell death, rejection and local clearance, not by body size, so the default time exponent is 0
+- **Half-lives** (``day``: of cells and vesicles in the ovary, of follicles hit by chemotherapy): residence
+  of transplanted cells and vesicles is set by cell death, rejection and local clearance, and the survival
+  of a hit follicle by its oocyte, not by body size, so the default time exponent is 0
   (:data:`TIME_EXPONENT`): the rodent half-life is kept. The alternative, quarter-power allometry of
   physiological times (``(BW_human / BW_ref) ** 0.25``, about 5-fold longer), is available
   (``time_exponent=0.25``, ``poi-ode translate --time-exponent 0.25``); rates per day scale by the inverse factor.
+- **Rates per day** (``1/day``, the rescue of hit follicles): kept, or divided by the time factor.
 - **Fractions and weights** (unit ``1``): copied.
 """
 from __future__ import annotations
@@ -105,12 +107,15 @@ def _factor(unit: str, bw_source: float, bw_target: float, time_exponent: float,
             f"per-ovary density: x BW_ref/BW_human = {bw_source:.4g}/{bw_target:g} kg"
             + (f", rate / (BW ratio)^{time_exponent:g}" if time_exponent else ""))
     if unit == "day":
-        return time, ("tissue half-life kept (time exponent 0)" if not time_exponent
+        return time, ("half-life kept (time exponent 0)" if not time_exponent
                       else f"half-life x (BW_human/BW_ref)^{time_exponent:g}")
+    if unit == "1/day":
+        return 1 / time, ("rate kept (time exponent 0)" if not time_exponent
+                          else f"rate / (BW_human/BW_ref)^{time_exponent:g}")
     if unit == "1":
         return 1.0, "fraction or weight copied"
     raise ParameterError(f"parameter {name!r}: no translation rule for unit {unit!r} "
-                         f"(rules exist for {', '.join(DENSITY_UNITS)}, day and 1)")
+                         f"(rules exist for {', '.join(DENSITY_UNITS)}, day, 1/day and 1)")
 
 
 def translate_therapy(fits: Sequence["FitResult | str | Path"] | None = None, target: str = "human",

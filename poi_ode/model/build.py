@@ -15,6 +15,7 @@ from .insult import insult_module
 from .msc import msc_module
 from .niche import niche_module
 from .paracrine import paracrine_module
+from .rescue import rescue_module
 from .responsiveness import responsiveness_module
 
 
@@ -33,6 +34,7 @@ MODULE_BUILDERS: dict[str, Callable[[Mapping[str, str], Mapping[str, Any]], Modu
     "paracrine": lambda units, structure: paracrine_module(),
     "cytokines": lambda units, structure: cytokine_module(),
     "niche": lambda units, structure: niche_module(),
+    "rescue": lambda units, structure: rescue_module(),
     "insult": lambda units, structure: insult_module(),
     "follicles": lambda units, structure: follicle_module(
         fsh_unit=_hormone_units(units)["fsh_unit"], compartments=structure.get("follicle_compartments")
@@ -52,10 +54,13 @@ DEFAULT_MODULES = ("msc", "exosome", "paracrine", "cytokines", "insult", "follic
 THERAPY_MECHANISMS: dict[str, tuple[str, ...]] = {
     "transient": DEFAULT_MODULES,
     "niche_repair": (*DEFAULT_MODULES, "niche"),
+    "rescue": (*DEFAULT_MODULES, "rescue"),
 }
 """Modules of each therapy mechanism (swappable): ``transient``, the paracrine signal acting while it lasts
 (protection from atresia and kill, activation); ``niche_repair``, the same signal also building a durable,
-saturable repair of the follicle niche (:func:`poi_ode.model.niche.niche_module`). A parameter set names its
+saturable repair of the follicle niche (:func:`poi_ode.model.niche.niche_module`); ``rescue``, the same signal
+also returning primordial follicles hit by chemotherapy, before they die, to the reserve
+(:func:`poi_ode.model.rescue.rescue_module`). A parameter set names its
 default in ``[structure] therapy_mechanism`` (``transient`` where it names none)."""
 
 

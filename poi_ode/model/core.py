@@ -399,9 +399,10 @@ class Model:
                 Assignment(a.name, a.expr.xreplace(subs), a.unit, a.description, a.latex, a.module)
                 for a in self.assignments
             )
-            self.flows = tuple(
-                Flow(f.source, f.target, f.rate.xreplace(subs), f.description, f.module)
+            self.flows = tuple(  # a flow that vanishes without its input's provider is left out
+                Flow(f.source, f.target, rate, f.description, f.module)
                 for f in self.flows
+                if (rate := f.rate.xreplace(subs)) != 0
             )
 
     def _check_symbols(self) -> None:

@@ -70,6 +70,8 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
         else:
             chain[stage] = [m.state(f"F_{stage}_{i}", FOLLICLES, f"{described[stage]}, compartment {i} of {n[stage]}",
                                     rf"F_{{{k},{i}}}") for i in range(1, n[stage] + 1)]
+    F_hit = m.state("F_prim_hit", FOLLICLES, "primordial follicles hit by chemotherapy, dying (not counted as "
+                    "primordial)", r"F_{0,\mathrm{hit}}")
     F_atr = m.state("F_atretic", FOLLICLES, "cumulative atretic follicles (sink)", r"F_{\mathrm{atr}}")
     F_ovu = m.state("F_ovulated", FOLLICLES, "cumulative ovulated follicles (sink)", r"F_{\mathrm{ovu}}")
     age = m.state("age", "year", "age of the individual (a clock: one year per year)", r"a")
@@ -85,6 +87,8 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     niche = m.input("niche_atresia_factor", 1, "1", "atresia relative to an unrepaired niche (niche module)")
     niche_act = m.input("niche_activation_factor", 1, "1",
                         "primordial activation relative to an unrepaired niche (niche module)")
+    rescue = m.input("primordial_rescue_rate", 0, "1/day",
+                     "rate at which hit primordial follicles return to the reserve (rescue module)")
 
     k_act = m.param("k_act", "1/day", "primordial activation rate constant at the reference AMH signal",
                     r"k_{\mathrm{act}}")
@@ -95,6 +99,8 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     b_D = m.param("b_act_D", "1", "rise of activation per unit damage (burn-out)", r"b_{D}")
     b_P = m.param("b_act_P", "1", "maximal rise of activation by the paracrine signal", r"b_{P}")
     k_pd = m.param("k_prim_death", "1/day", "baseline primordial follicle death rate", r"k_{\mathrm{pd}}")
+    k_hit = m.half_life("t_half_prim_hit", "day", "half-life of primordial follicles hit by chemotherapy before they "
+                        "die", r"t_{1/2,\mathrm{hit}}")
     a_C = m.param("a_atr_C", "1", "sensitivity of atresia to pro-inflammatory tone", r"a_{C}")
     a_D = m.param("a_atr_D", "1", "rise of atresia per unit damage", r"a_{D}")
     p_max = m.param("p_protect", "1", "maximal protection from atresia and kill by the paracrine signal", r"p_{\max}",
@@ -168,7 +174,10 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
         r"r_{\mathrm{ovu}}",
     )
     m.flow(F0, chain["pri"][0], k_act * act_mod * F0, "activation")
-    m.flow(F0, F_atr, (k_pd + kill * protect) * F0, "primordial death and chemotherapy kill")
+    m.flow(F0, F_atr, k_pd * F0, "primordial death")
+    m.flow(F0, F_hit, kill * protect * F0, "chemotherapy hit of primordial follicles")
+    m.flow(F_hit, F_atr, k_hit * F_hit, "death of hit primordial follicles")
+    m.flow(F_hit, F0, rescue * F_hit, "rescue of hit primordial follicles by the therapy")
     for k, stage in enumerate(STAGES):
         following = chain[STAGES[k + 1]][0] if k + 1 < len(STAGES) else F_ovu
         for i, src in enumerate(chain[stage]):
