@@ -46,7 +46,8 @@ parameters, none of which moves the healthy steady state that the export fixes p
 AMICI and pyPESTO are optional (``pip install poi_ode[amici]``, best in a separate
 environment); without them this script says so and exits 0. CI never runs it.
 
-    python benchmarks/bench_vs_amici.py [--repeats 3] [--cases a,b,c] [--json benchmarks/bench_vs_amici.json]
+    python benchmarks/bench_vs_amici.py [--repeats 3] [--large-repeats 1] [--cases a,b,c]
+                                        [--json benchmarks/bench_vs_amici.json] [--workdir DIR]
 """
 from __future__ import annotations
 
