@@ -142,3 +142,17 @@ def test_every_data_file_of_the_package_is_declared_package_data():
         if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts:
             rel = path.relative_to(root).as_posix()
             assert any(fnmatch.fnmatch(rel, p) for p in patterns), f"{rel} is not in package-data"
+
+
+def test_parse_number_reads_arithmetic_and_names_each_place_of_an_error():
+    # parsed texts are cached (a fit reads the set's start age at every initial state): the
+    # value stays that of the text, and an error names the place that asked, not the first one
+    from poi_ode.parameters import parse_number
+
+    assert parse_number("log(2)/24", "a") == pytest.approx(math.log(2) / 24, rel=1e-15)
+    assert parse_number("log(2)/24", "b") == parse_number("log(2)/24", "a")
+    for where in ("first place", "second place"):
+        with pytest.raises(po.ParameterError, match=f"^{where}: '2\\*q' names \\['q'\\]"):
+            parse_number("2*q", where)
+    with pytest.raises(po.ParameterError, match="^third: cannot read '1/\\(' as arithmetic"):
+        parse_number("1/(", "third")

@@ -3,6 +3,7 @@
 that other readers of TOML files share."""
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -29,16 +30,29 @@ def parse_number(raw: Any, where: str) -> float:
     if isinstance(raw, (int, float)):
         return float(raw)
     if isinstance(raw, str):
-        import sympy as sp
-
-        try:
-            expr = sp.sympify(raw, locals={"log": sp.log, "exp": sp.exp, "ln": sp.log})
-        except (sp.SympifyError, SyntaxError, TypeError) as exc:
-            raise ParameterError(f"{where}: cannot read {raw!r} as arithmetic ({exc})") from None
-        if expr.free_symbols:
-            raise ParameterError(f"{where}: {raw!r} names {sorted(map(str, expr.free_symbols))}; only numbers allowed")
-        return float(expr)
+        value = _arithmetic(raw)
+        if isinstance(value, str):
+            raise ParameterError(f"{where}: {value}")
+        return value
     raise ParameterError(f"{where}: expected a number, got {raw!r}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _arithmetic(raw: str) -> float | str:
+    """The value of arithmetic text, or why it cannot be read. Cached: sympy parses in milliseconds,
+    and texts such as a set's start age are read at every initial state of a fit."""
+    import sympy as sp
+
+    try:
+        expr = sp.sympify(raw, locals={"log": sp.log, "exp": sp.exp, "ln": sp.log})
+    except (sp.SympifyError, SyntaxError, TypeError) as exc:
+        return f"cannot read {raw!r} as arithmetic ({exc})"
+    if expr.free_symbols:
+        return f"{raw!r} names {sorted(map(str, expr.free_symbols))}; only numbers allowed"
+    try:
+        return float(expr)
+    except TypeError as exc:  # e.g. a complex number
+        return f"cannot read {raw!r} as a real number ({exc})"
 
 
 def _parameter(name: str, raw: Mapping[str, Any], origin: str) -> Parameter:
