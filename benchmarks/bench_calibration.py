@@ -1,24 +1,32 @@
-"""Calibration wall time and objective evaluations: finite-difference vs analytic Jacobians,
-compiled RODAS4 vs LSODA simulations.
+"""Calibration wall time and objective evaluations: finite-difference vs analytic Jacobians, and
+(with ``--baseline``) the same fits by another checkout of poi_ode side by side.
 
-Cases: every bundled calibration config (``fits/*.toml``: its model, data, exclusions, free
-parameters, priors, initial states and ages, as ``poi-ode fit`` runs it, but without the
-likelihood profiles unless ``--profiles`` and without writing anything), and a synthetic
-mouse study (three arms after cyclophosphamide + busulfan, two with intraovarian MSCs; free
-``s_M``, ``p_protect`` and ``kill_cyclophosphamide``). Each case is fitted side by side in
-one run with ``jacobian="fd"`` and ``"analytic"`` and with the residuals simulated by
-``solver="rodas"`` (the compiled engine, the default) and ``"LSODA"`` (the previous engine).
-The analytic Jacobian integrates the forward sensitivities with scipy's odeint whichever
-solver simulates the residuals.
+Cases: every bundled calibration config (``fits/*.toml``: its model and mechanism, data,
+exclusions, published pooled effects (``[evidence]``), free parameters, priors, initial states
+and ages, as ``poi-ode fit`` runs it, but without the likelihood profiles unless ``--profiles``
+and without writing anything), and a synthetic mouse study (three arms after cyclophosphamide +
+busulfan, two with intraovarian MSCs; free ``s_M``, ``p_protect`` and ``kill_cyclophosphamide``).
+Each case is fitted with ``jacobian="fd"`` (lmfit's forward differences) and ``"analytic"``
+(forward sensitivities of the states and outputs, integrated by the compiled RODAS4 engine with
+the exact augmented Jacobian for the default solver; an objective with published pooled effects
+or relative values has no analytic Jacobian and is differentiated by differences either way),
+with the residuals simulated by ``solver="rodas"`` (the compiled engine, the default) and, with
+``--solvers rodas,LSODA``, by LSODA too.
 
-Reported per case and variant: median, min and max wall time of ``fit()`` over the repeats
-(after one warm-up fit, timed separately), residual evaluations (all of them: optimiser
-steps, finite-difference columns and the covariance Jacobian), Jacobian evaluations requested
-by the optimiser (analytic: sensitivity solves; fd: difference Jacobians; the covariance
-Jacobian at the estimate is one more), simulations, compiled-engine fallbacks to LSODA,
-final chi2 and status; then the time ratios fd/analytic and LSODA/rodas.
+With ``--baseline DIR`` every case runs, one after the other, in a fresh process importing
+poi_ode from ``DIR`` (e.g. the main checkout: "before") and in one importing it from this
+checkout ("after"), each with its own warm-up and round-robin repeats; the ratios compare the
+two. Without it the cases run in this process with the poi_ode it imports.
 
-    python benchmarks/bench_calibration.py [--repeats 5] [--quick] [--profiles] [--json benchmarks/bench_calibration.json]
+Reported per case, code and variant: median, min and max wall time of ``fit()`` over the
+repeats (after one warm-up fit, timed separately), residual evaluations (all of them: optimiser
+steps, finite-difference columns and the covariance Jacobian), Jacobian evaluations requested by
+the optimiser (analytic: sensitivity solves; fd: difference Jacobians; the covariance Jacobian at
+the estimate is one more), simulations, compiled-engine fallbacks to LSODA, final chi2 and
+status; then the time ratios analytic/fd (per code) and after/before (per variant).
+
+    python benchmarks/bench_calibration.py [--repeats 5] [--quick] [--profiles] [--solvers rodas]
+        [--baseline ../main] [--cases NAME,...] [--json benchmarks/bench_calibration.json]
 """
 from __future__ import annotations
 
@@ -28,6 +36,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -36,23 +46,32 @@ import numpy as np
 import scipy
 
 import poi_ode as po
+import poi_ode.fitting.estimation as estimation_module
 import poi_ode.fitting.problem as problem_module
-from poi_ode import fitting
 from poi_ode.data import Dataset
 from poi_ode.data.synthetic import synthetic_dataset
 from poi_ode.fitting.config import _dataset, read_config
 
 FITS = Path(__file__).resolve().parents[1] / "fits"
 JACOBIANS = ("fd", "analytic")
-SOLVERS = ("rodas", "LSODA")
 
 
 def config_case(path: Path, profiles: bool) -> dict:
     """The arguments ``run_config`` gives ``fit()`` for a config (outputs not written)."""
     config = read_config(path)
-    model = po.load_model(config["species"], modules=config.get("modules"))
+    model = po.load_model(config["species"], modules=config.get("modules"), mechanism=config.get("mechanism"))
     dataset, _ = _dataset(config)
-    if config.get("age"):  # as run_config: ages per arm
+    evidence = None
+    if config.get("evidence"):  # as run_config: the evidence objective and its model of this species
+        from poi_ode.mbma.calibration import evidence_objective
+        from poi_ode.mbma.objective import CALIBRATION_KINDS
+
+        spec = config["evidence"]
+        evidence, _ = evidence_objective(
+            spec["therapy"], config.get("mechanism") or "transient", spec.get("calibrate", CALIBRATION_KINDS),
+            spec.get("effects", "preclinical_pooled_effects"), spec.get("designs", "preclinical_designs"))
+        model = evidence.models[config["species"]]
+    if config.get("age") and dataset is not None:  # as run_config: ages per arm
         frame = dataset.frame.copy()
         for arm, age in config["age"].items():
             mask = (frame["arm"] == arm) | ((frame["study_id"] + "/" + frame["arm"]) == arm)
@@ -65,8 +84,12 @@ def config_case(path: Path, profiles: bool) -> dict:
         "scales": config.get("scales", ()), "method": config.get("method", "least_squares"),
         "multistart": config.get("multistart", 0), "seed": config.get("seed", 0),
         "profiles": config.get("profiles", False) if profiles else False, "mcmc_steps": 0, "name": config["name"],
+        "evidence": evidence,
     }
-    what = (f"{config['species']}, {len(dataset)} observations, free {', '.join(config.get('free') or ['default'])}"
+    n_obs = len(dataset) if dataset is not None else 0
+    what = (f"{config['species']}, {n_obs} observations"
+            + (f" + {len(evidence.fitted)} pooled effects" if evidence is not None else "")
+            + f", free {', '.join(config.get('free') or ['default'])}"
             + ("" if profiles or not config.get("profiles") else "; profiles off"))
     return {"name": f"fits/{path.name}", "description": what, "model": model, "data": dataset,
             "free": config.get("free"), "kwargs": kwargs}
@@ -80,16 +103,28 @@ def mouse_case() -> dict:
             "msc4": induction + "; 14:msc:4e6:cells:intraovarian"}
     data = synthetic_dataset(model, arms, [7, 14, 21, 28, 42, 56], params={"s_M": 1e-6, "p_protect": 0.7}, seed=1)
     free = ["s_M", "p_protect", "kill_cyclophosphamide"]
-    return {"name": "synthetic mouse", "description": f"mouse, 3 arms, {len(data)} observations, free {', '.join(free)}",
-            "model": model, "data": data, "free": free, "kwargs": {}}
+    what = f"mouse, 3 arms, {len(data)} observations, free {', '.join(free)}"
+    return {"name": "synthetic mouse", "description": what, "model": model, "data": data, "free": free, "kwargs": {}}
+
+
+def all_cases(profiles: bool) -> list[str]:
+    return [f"fits/{p.name}" for p in sorted(FITS.glob("*.toml"))] + ["synthetic mouse"]
+
+
+def make_case(name: str, profiles: bool) -> dict:
+    return mouse_case() if name == "synthetic mouse" else config_case(FITS / Path(name).name, profiles)
 
 
 @contextlib.contextmanager
 def counting():
     """Count, during the fits, the optimiser's Jacobian requests, analytic Jacobians that fell
-    back to differences, simulations and compiled-engine fallbacks (wrappers, restored after)."""
-    counts = {"njev": 0, "analytic_fallbacks": 0, "simulations": 0, "engine_fallbacks": 0}
-    minimise, jacobian, simulate = fitting._minimise, problem_module.FitProblem.jacobian, problem_module.simulate
+    back to differences, simulations and compiled-engine fallbacks (wrappers, restored after).
+
+    Simulations: the problem's own counters where it keeps them (a batched objective does not
+    call ``simulate`` per arm), else the calls of ``simulate`` from the objective."""
+    counts = {"njev": 0, "analytic_fallbacks": 0, "simulations": 0, "engine_fallbacks": 0, "problems": []}
+    minimise, jacobian = estimation_module._minimise, problem_module.FitProblem.jacobian
+    simulate, build = problem_module.simulate, problem_module.FitProblem.build
 
     def counted_minimise(*args, **kwargs):
         theta, out = minimise(*args, **kwargs)
@@ -107,12 +142,25 @@ def counting():
         counts["engine_fallbacks"] += "fallback" in traj.stats
         return traj
 
-    fitting._minimise, problem_module.FitProblem.jacobian, problem_module.simulate = (
+    def counted_build(*args, **kwargs):
+        problem = build(*args, **kwargs)
+        counts["problems"].append(problem)
+        return problem
+
+    estimation_module._minimise, problem_module.FitProblem.jacobian, problem_module.simulate = (
         counted_minimise, counted_jacobian, counted_simulate)
+    problem_module.FitProblem.build = counted_build  # type: ignore[method-assign]
     try:
         yield counts
     finally:
-        fitting._minimise, problem_module.FitProblem.jacobian, problem_module.simulate = minimise, jacobian, simulate
+        estimation_module._minimise, problem_module.FitProblem.jacobian, problem_module.simulate = (
+            minimise, jacobian, simulate)
+        problem_module.FitProblem.build = build  # type: ignore[method-assign]
+    problems = counts.pop("problems")
+    if problems and hasattr(problems[-1], "n_simulations"):
+        counts["simulations"] = sum(p.n_simulations for p in problems)
+        counts["engine_fallbacks"] = sum(p.n_engine_fallbacks for p in problems)
+        counts["batch_fallbacks"] = sorted({r for p in problems for r in p.batch_fallbacks})
 
 
 def one_fit(case: dict, jacobian: str, solver: str):
@@ -123,10 +171,10 @@ def one_fit(case: dict, jacobian: str, solver: str):
     return elapsed, result, dict(counts)
 
 
-def run_case(case: dict, repeats: int) -> dict:
+def run_case(case: dict, repeats: int, solvers: tuple[str, ...]) -> dict:
     """Every variant once as a warm-up, then the repeats round-robin over the variants (so that
     load changes on a shared machine hit all of them alike)."""
-    keys = [(j, s) for s in SOLVERS for j in JACOBIANS]
+    keys = [(j, s) for s in solvers for j in JACOBIANS]
     warm = {k: one_fit(case, *k)[0] for k in keys}
     durations: dict = {k: [] for k in keys}
     last: dict = {}
@@ -143,13 +191,49 @@ def run_case(case: dict, repeats: int) -> dict:
             "max_s": max(times), "warmup_s": warm[(jacobian, solver)], "repeats": repeats,
             "residual_evaluations": result.n_evaluations, "jacobian_evaluations": counts["njev"],
             "analytic_fallbacks": counts["analytic_fallbacks"], "simulations": counts["simulations"],
-            "engine_fallbacks": counts["engine_fallbacks"], "failed_simulations": result.n_failed_simulations,
+            "engine_fallbacks": counts["engine_fallbacks"], "batch_fallbacks": counts.get("batch_fallbacks"),
+            "failed_simulations": result.n_failed_simulations,
             "chi2": result.chi2, "status": result.status, "estimates": {p.key: p.value for p in result.parameters},
         }
     v = variants
-    ratios = {f"fd/analytic ({s})": v[f"fd/{s}"]["median_s"] / v[f"analytic/{s}"]["median_s"] for s in SOLVERS}
-    ratios.update({f"LSODA/rodas ({j})": v[f"{j}/LSODA"]["median_s"] / v[f"{j}/rodas"]["median_s"] for j in JACOBIANS})
+    ratios = {f"analytic/fd ({s})": v[f"analytic/{s}"]["median_s"] / v[f"fd/{s}"]["median_s"] for s in solvers}
+    if "LSODA" in solvers and "rodas" in solvers:
+        ratios.update({f"LSODA/rodas ({j})": v[f"{j}/LSODA"]["median_s"] / v[f"{j}/rodas"]["median_s"]
+                       for j in JACOBIANS})
     return {"case": case["name"], "description": case["description"], "variants": variants, "ratios": ratios}
+
+
+def worker(name: str, repeats: int, solvers: tuple[str, ...], profiles: bool) -> dict:
+    """One case in this process (model built and compiled before any timing)."""
+    t0 = time.perf_counter()
+    case = make_case(name, profiles)
+    _ = case["model"].compiled
+    report = run_case(case, repeats, solvers)
+    report["setup_s"] = time.perf_counter() - t0 - sum(
+        v["median_s"] * (v["repeats"]) + v["warmup_s"] for v in report["variants"].values())
+    return report
+
+
+def in_process(checkout: Path, name: str, repeats: int, solvers: tuple[str, ...], profiles: bool) -> dict:
+    """:func:`worker` in a fresh process that imports poi_ode from ``checkout``."""
+    env = {**os.environ, "PYTHONPATH": str(checkout), "MPLBACKEND": "Agg"}
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--repeats", str(repeats),
+               "--solvers", ",".join(solvers)] + (["--profiles"] if profiles else [])
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{name} with poi_ode from {checkout} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def print_case(rep: dict, code: str = "") -> None:
+    for r in rep["variants"].values():
+        print(f"{rep['case']:34s} {code:7s} {r['jacobian']:8s} {r['solver']:6s} {r['median_s']:9.3f} {r['min_s']:7.3f} "
+              f"{r['max_s']:7.3f} {r['warmup_s']:8.3f} {r['residual_evaluations']:8d} "
+              f"{r['jacobian_evaluations']:6d} {r['simulations']:6d} {r['chi2']:12.8g}  {r['status']}"
+              + (f" ({r['engine_fallbacks']} engine fallbacks)" if r["engine_fallbacks"] else "")
+              + (f" ({r['analytic_fallbacks']} analytic->fd)" if r["analytic_fallbacks"] else ""), flush=True)
+    print(f"{'':34s} {code:7s} time ratios: " + ", ".join(f"{k} {x:.2f}" for k, x in rep["ratios"].items()),
+          flush=True)
 
 
 def main() -> None:
@@ -157,37 +241,61 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed fits per variant after a warm-up (default: 5)")
     parser.add_argument("--quick", action="store_true", help="one timed fit per variant (development)")
     parser.add_argument("--profiles", action="store_true", help="include the configs' likelihood profiles")
+    parser.add_argument("--solvers", default="rodas", help="comma-separated solvers of the residuals (default: rodas; "
+                        "rodas,LSODA adds the previous engine)")
+    parser.add_argument("--baseline", default=None, help="a checkout of poi_ode to run side by side ('before')")
+    parser.add_argument("--cases", default=None, help="comma-separated case names (default: all)")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # one case, JSON on stdout
     parser.add_argument("--json", default=None, help="write the report as JSON to this path")
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
     if repeats < 1:
         parser.error("--repeats must be >= 1")
+    solvers = tuple(s.strip() for s in args.solvers.split(",") if s.strip())
+    if args.worker:
+        print(json.dumps(worker(args.worker, repeats, solvers, args.profiles)))
+        return
+    names = all_cases(args.profiles)
+    if args.cases:
+        wanted = [n.strip() for n in args.cases.split(",")]
+        unknown = [n for n in wanted if n not in names]
+        if unknown:
+            parser.error(f"unknown case(s) {unknown}; cases: {names}")
+        names = wanted
+    here = Path(__file__).resolve().parents[1]
+    codes = {"before": Path(args.baseline).resolve(), "after": here} if args.baseline else {"": here}
 
     t0 = time.perf_counter()
-    cases = [config_case(p, args.profiles) for p in sorted(FITS.glob("*.toml"))] + [mouse_case()]
-    for case in cases:
-        _ = case["model"].compiled  # generated code built (and cached) before any timing
-    setup = time.perf_counter() - t0
-    reports = [run_case(case, repeats) for case in cases]
-
-    print(f"{'case':28s} {'jacobian':8s} {'solver':6s} {'median s':>9s} {'min':>7s} {'max':>7s} {'warm-up':>8s} "
-          f"{'resid ev':>8s} {'jac ev':>6s} {'sims':>6s} {'chi2':>10s}  status")
-    for rep in reports:
-        for r in rep["variants"].values():
-            print(f"{rep['case']:28s} {r['jacobian']:8s} {r['solver']:6s} {r['median_s']:9.3f} {r['min_s']:7.3f} "
-                  f"{r['max_s']:7.3f} {r['warmup_s']:8.3f} {r['residual_evaluations']:8d} "
-                  f"{r['jacobian_evaluations']:6d} {r['simulations']:6d} {r['chi2']:10.6g}  {r['status']}"
-                  + (f" ({r['engine_fallbacks']} engine fallbacks)" if r["engine_fallbacks"] else "")
-                  + (f" ({r['analytic_fallbacks']} analytic->fd)" if r["analytic_fallbacks"] else ""))
-        print(f"{'':28s} time ratios: " + ", ".join(f"{k} {x:.2f}" for k, x in rep["ratios"].items()))
-    print(f"{'quick: 1 repeat' if args.quick else f'{repeats} repeats'} after a warm-up; "
-          f"{os.cpu_count()} CPUs; setup (load, compile) {setup:.1f} s")
+    print(f"{'case':34s} {'code':7s} {'jacobian':8s} {'solver':6s} {'median s':>9s} {'min':>7s} {'max':>7s} "
+          f"{'warm-up':>8s} {'resid ev':>8s} {'jac ev':>6s} {'sims':>6s} {'chi2':>12s}  status", flush=True)
+    reports = []
+    for name in names:
+        per_code = {}
+        for code, checkout in codes.items():
+            rep = in_process(checkout, name, repeats, solvers, args.profiles) if args.baseline else \
+                worker(name, repeats, solvers, args.profiles)
+            print_case(rep, code)
+            per_code[code] = rep
+        if args.baseline:
+            b, a = per_code["before"], per_code["after"]
+            ratios = {f"after/before ({k})": a["variants"][k]["median_s"] / b["variants"][k]["median_s"]
+                      for k in a["variants"]}
+            print(f"{'':34s} {'':7s} time ratios: " + ", ".join(f"{k} {x:.2f}" for k, x in ratios.items()),
+                  flush=True)
+            reports.append({"case": name, "description": a["description"], "before": b, "after": a,
+                            "ratios": ratios})
+        else:
+            reports.append(per_code[""])
+    print(f"{'quick: 1 repeat' if args.quick else f'{repeats} repeats'} after a warm-up; {os.cpu_count()} CPUs; "
+          f"total {time.perf_counter() - t0:.0f} s" + (f"; before: {codes['before']}" if args.baseline else ""))
     if args.json:
         report = {
-            "benchmark": "calibration: fd vs analytic Jacobian, compiled RODAS4 vs LSODA", "repeats": repeats,
-            "quick": args.quick, "profiles": args.profiles, "setup_s": setup, "cases": reports,
-            "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
-            "lmfit": lmfit.__version__, "poi_ode": po.__version__, "cpu_count": os.cpu_count(), "machine": platform.machine(),
+            "benchmark": "calibration: fd vs analytic Jacobian" + (", before vs after" if args.baseline else ""),
+            "repeats": repeats, "quick": args.quick, "profiles": args.profiles, "solvers": list(solvers),
+            "baseline": "the checkout given by --baseline (before)" if args.baseline else None,
+            "cases": reports, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "lmfit": lmfit.__version__, "poi_ode": po.__version__,
+            "cpu_count": os.cpu_count(), "machine": platform.machine(),
         }
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=2)
