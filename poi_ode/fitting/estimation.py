@@ -51,7 +51,7 @@ def fit(
     mcmc_steps: int = 0,
     mcmc_walkers: int | None = None,
     mcmc_burn: int | None = None,
-    jacobian: str = "fd",
+    jacobian: str = "analytic",
     solver: str = "auto",
     name: str | None = None,
     evidence: Any = None,
@@ -102,10 +102,14 @@ def fit(
         Extra local fits from Latin-hypercube points in the bounds (seeded).
     profiles : list of str or True
         Parameters to profile (True: all); intervals then come from the profile likelihood.
-    jacobian : {"fd", "analytic"}
-        Jacobian of the residuals for ``least_squares`` and for the covariance: finite
-        differences, or analytic through the forward sensitivity equations of states and
-        outputs (falls back to differences if the sensitivities cannot be integrated).
+    jacobian : {"analytic", "fd"}
+        Jacobian of the residuals for ``least_squares`` and for the covariance: analytic
+        through the forward sensitivity equations of states and outputs (the default; it
+        falls back to central differences where the sensitivities cannot be integrated, and an
+        objective without an analytic Jacobian, with relative values or published pooled
+        effects, is differenced as for ``"fd"``), or finite differences (lmfit's forward
+        differences in the optimiser, central ones for the covariance). Likelihood profiles
+        use differences either way.
     solver : {"auto", "rodas", "LSODA", "BDF", "Radau"}
         Engine of the simulations behind the residuals (``method`` of :func:`poi_ode.simulate`;
         default ``"auto"``, the compiled RODAS4 where it builds). The analytic Jacobian's

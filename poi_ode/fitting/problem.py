@@ -691,6 +691,15 @@ class FitProblem:
         """Published pooled effects in the likelihood."""
         return 0 if self.evidence is None else len(self.evidence.fitted)
 
+    def analytic_unavailable(self) -> str | None:
+        """Why this objective has no analytic Jacobian (None: it has one): relative values (a quotient of
+        two simulations) and published pooled effects are differentiated by finite differences."""
+        if any(r is not None for arm in self.arms for r in arm.references):
+            return "relative values (reference_arm)"
+        if self.evidence is not None:
+            return "published pooled effects (evidence)"
+        return None
+
     def jacobian(self, theta: np.ndarray) -> np.ndarray | None:
         """Analytic Jacobian of :meth:`residuals` from forward sensitivities (None: use differences).
 
@@ -702,10 +711,8 @@ class FitProblem:
         """
         from ..sensitivity import forward
 
-        if any(r is not None for arm in self.arms for r in arm.references):
-            return None  # relative values: the quotient is differentiated by finite differences
-        if self.evidence is not None:
-            return None  # pooled effects: differentiated by finite differences
+        if self.analytic_unavailable() is not None:
+            return None
         psets = self.parameter_sets(theta)
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         n_obs = len(self.observed)
