@@ -13,10 +13,12 @@ or relative values has no analytic Jacobian and is differentiated by differences
 with the residuals simulated by ``solver="rodas"`` (the compiled engine, the default) and, with
 ``--solvers rodas,LSODA``, by LSODA too.
 
-With ``--baseline DIR`` every case runs, one after the other, in a fresh process importing
-poi_ode from ``DIR`` (e.g. the main checkout: "before") and in one importing it from this
-checkout ("after"), each with its own warm-up and round-robin repeats; the ratios compare the
-two. Without it the cases run in this process with the poi_ode it imports.
+With ``--baseline DIR`` each case is fitted by two worker processes, one importing poi_ode from
+``DIR`` (e.g. the main checkout: "before") and one from this checkout ("after"), which take
+turns: every variant of both is warmed up once, then the repeats go round-robin over both codes
+and all variants (one fit at a time; the other process waits idle), so load changes on a shared
+machine hit before and after alike. Without it the cases run in this process with the poi_ode
+it imports.
 
 Reported per case, code and variant: median, min and max wall time of ``fit()`` over the
 repeats (after one warm-up fit, timed separately), residual evaluations (all of them: optimiser
@@ -171,58 +173,102 @@ def one_fit(case: dict, jacobian: str, solver: str):
     return elapsed, result, dict(counts)
 
 
-def run_case(case: dict, repeats: int, solvers: tuple[str, ...]) -> dict:
-    """Every variant once as a warm-up, then the repeats round-robin over the variants (so that
-    load changes on a shared machine hit all of them alike)."""
-    keys = [(j, s) for s in solvers for j in JACOBIANS]
-    warm = {k: one_fit(case, *k)[0] for k in keys}
-    durations: dict = {k: [] for k in keys}
-    last: dict = {}
-    for _ in range(repeats):
-        for k in keys:
-            d, result, counts = one_fit(case, *k)
-            durations[k].append(d)
-            last[k] = (result, counts)
-    variants = {}
-    for (jacobian, solver), times in durations.items():
-        result, counts = last[(jacobian, solver)]
-        variants[f"{jacobian}/{solver}"] = {
-            "jacobian": jacobian, "solver": solver, "median_s": statistics.median(times), "min_s": min(times),
-            "max_s": max(times), "warmup_s": warm[(jacobian, solver)], "repeats": repeats,
-            "residual_evaluations": result.n_evaluations, "jacobian_evaluations": counts["njev"],
+def record(case: dict, jacobian: str, solver: str) -> dict:
+    """One timed fit of ``case`` and what it did."""
+    elapsed, result, counts = one_fit(case, jacobian, solver)
+    return {"elapsed": elapsed, "residual_evaluations": result.n_evaluations, "jacobian_evaluations": counts["njev"],
             "analytic_fallbacks": counts["analytic_fallbacks"], "simulations": counts["simulations"],
             "engine_fallbacks": counts["engine_fallbacks"], "batch_fallbacks": counts.get("batch_fallbacks"),
-            "failed_simulations": result.n_failed_simulations,
-            "chi2": result.chi2, "status": result.status, "estimates": {p.key: p.value for p in result.parameters},
-        }
-    v = variants
-    ratios = {f"analytic/fd ({s})": v[f"analytic/{s}"]["median_s"] / v[f"fd/{s}"]["median_s"] for s in solvers}
-    if "LSODA" in solvers and "rodas" in solvers:
-        ratios.update({f"LSODA/rodas ({j})": v[f"{j}/LSODA"]["median_s"] / v[f"{j}/rodas"]["median_s"]
-                       for j in JACOBIANS})
-    return {"case": case["name"], "description": case["description"], "variants": variants, "ratios": ratios}
+            "failed_simulations": result.n_failed_simulations, "chi2": result.chi2, "status": result.status,
+            "estimates": {p.key: p.value for p in result.parameters}}
 
 
-def worker(name: str, repeats: int, solvers: tuple[str, ...], profiles: bool) -> dict:
-    """One case in this process (model built and compiled before any timing)."""
-    t0 = time.perf_counter()
-    case = make_case(name, profiles)
-    _ = case["model"].compiled
-    report = run_case(case, repeats, solvers)
-    report["setup_s"] = time.perf_counter() - t0 - sum(
-        v["median_s"] * (v["repeats"]) + v["warmup_s"] for v in report["variants"].values())
-    return report
+class Local:
+    """Fits in this process, with the poi_ode it imports."""
+
+    def __init__(self, name: str, profiles: bool) -> None:
+        self.case = make_case(name, profiles)
+        _ = self.case["model"].compiled  # generated code built (and cached) before any timing
+        self.description = self.case["description"]
+
+    def fit(self, jacobian: str, solver: str) -> dict:
+        return record(self.case, jacobian, solver)
+
+    def close(self) -> None:
+        pass
 
 
-def in_process(checkout: Path, name: str, repeats: int, solvers: tuple[str, ...], profiles: bool) -> dict:
-    """:func:`worker` in a fresh process that imports poi_ode from ``checkout``."""
-    env = {**os.environ, "PYTHONPATH": str(checkout), "MPLBACKEND": "Agg"}
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--repeats", str(repeats),
-               "--solvers", ",".join(solvers)] + (["--profiles"] if profiles else [])
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise RuntimeError(f"{name} with poi_ode from {checkout} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+class Remote:
+    """Fits in a process of its own that imports poi_ode from ``checkout`` (this script with
+    ``--serve``: one fit per request line, its record as a JSON line); it waits, idle, between requests."""
+
+    def __init__(self, checkout: Path, name: str, profiles: bool) -> None:
+        env = {**os.environ, "PYTHONPATH": str(checkout), "MPLBACKEND": "Agg"}
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve", name]
+        command += ["--profiles"] if profiles else []
+        self.what = f"{name} with poi_ode from {checkout}"
+        self.process = subprocess.Popen(command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.description = self._reply()["description"]
+
+    def _reply(self) -> dict:
+        assert self.process.stdout is not None
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{self.what}: the worker process ended (exit code {self.process.wait()})")
+            if line.startswith("{"):  # (anything else the fit printed is not a reply)
+                return json.loads(line)
+
+    def fit(self, jacobian: str, solver: str) -> dict:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{jacobian} {solver}\n")
+        self.process.stdin.flush()
+        return self._reply()
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def serve(name: str, profiles: bool) -> None:
+    """The worker of :class:`Remote`."""
+    local = Local(name, profiles)
+    print(json.dumps({"description": local.description}), flush=True)
+    for line in sys.stdin:
+        jacobian, solver = line.split()
+        print(json.dumps(local.fit(jacobian, solver)), flush=True)
+
+
+def run_case(name: str, runners: dict, repeats: int, solvers: tuple[str, ...]) -> dict[str, dict]:
+    """Every variant of every code once as a warm-up, then the repeats round-robin over the codes
+    and variants (so that load changes on a shared machine hit all of them alike)."""
+    keys = [(j, s) for s in solvers for j in JACOBIANS]
+    warm = {(code, k): runner.fit(*k)["elapsed"] for code, runner in runners.items() for k in keys}
+    durations: dict = {(code, k): [] for code in runners for k in keys}
+    last: dict = {}
+    for _ in range(repeats):
+        for code, runner in runners.items():
+            for k in keys:
+                rec = runner.fit(*k)
+                durations[(code, k)].append(rec.pop("elapsed"))
+                last[(code, k)] = rec
+    reports = {}
+    for code, runner in runners.items():
+        variants = {}
+        for jacobian, solver in keys:
+            times = durations[(code, (jacobian, solver))]
+            variants[f"{jacobian}/{solver}"] = {
+                "jacobian": jacobian, "solver": solver, "median_s": statistics.median(times), "min_s": min(times),
+                "max_s": max(times), "warmup_s": warm[(code, (jacobian, solver))], "repeats": repeats,
+                **last[(code, (jacobian, solver))]}
+        v = variants
+        ratios = {f"analytic/fd ({s})": v[f"analytic/{s}"]["median_s"] / v[f"fd/{s}"]["median_s"] for s in solvers}
+        if "LSODA" in solvers and "rodas" in solvers:
+            ratios.update({f"LSODA/rodas ({j})": v[f"{j}/LSODA"]["median_s"] / v[f"{j}/rodas"]["median_s"]
+                           for j in JACOBIANS})
+        reports[code] = {"case": name, "description": runner.description, "variants": variants, "ratios": ratios}
+    return reports
 
 
 def print_case(rep: dict, code: str = "") -> None:
@@ -245,15 +291,15 @@ def main() -> None:
                         "rodas,LSODA adds the previous engine)")
     parser.add_argument("--baseline", default=None, help="a checkout of poi_ode to run side by side ('before')")
     parser.add_argument("--cases", default=None, help="comma-separated case names (default: all)")
-    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # one case, JSON on stdout
+    parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)  # a Remote worker for one case
     parser.add_argument("--json", default=None, help="write the report as JSON to this path")
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
     if repeats < 1:
         parser.error("--repeats must be >= 1")
     solvers = tuple(s.strip() for s in args.solvers.split(",") if s.strip())
-    if args.worker:
-        print(json.dumps(worker(args.worker, repeats, solvers, args.profiles)))
+    if args.serve:
+        serve(args.serve, args.profiles)
         return
     names = all_cases(args.profiles)
     if args.cases:
@@ -270,12 +316,15 @@ def main() -> None:
           f"{'warm-up':>8s} {'resid ev':>8s} {'jac ev':>6s} {'sims':>6s} {'chi2':>12s}  status", flush=True)
     reports = []
     for name in names:
-        per_code = {}
-        for code, checkout in codes.items():
-            rep = in_process(checkout, name, repeats, solvers, args.profiles) if args.baseline else \
-                worker(name, repeats, solvers, args.profiles)
+        runners = {code: (Remote(checkout, name, args.profiles) if args.baseline else Local(name, args.profiles))
+                   for code, checkout in codes.items()}
+        try:
+            per_code = run_case(name, runners, repeats, solvers)
+        finally:
+            for runner in runners.values():
+                runner.close()
+        for code, rep in per_code.items():
             print_case(rep, code)
-            per_code[code] = rep
         if args.baseline:
             b, a = per_code["before"], per_code["after"]
             ratios = {f"after/before ({k})": a["variants"][k]["median_s"] / b["variants"][k]["median_s"]
