@@ -116,3 +116,24 @@ def test_fit_estimates_agree_batched_and_arm_by_arm(mouse, monkeypatch):
     assert a.chi2 == pytest.approx(b.chi2, rel=1e-12)
     for p, q in zip(a.parameters, b.parameters):
         assert p.value == pytest.approx(q.value, rel=1e-10)
+
+
+def test_default_jacobian_is_analytic_with_several_free_parameters_and_fd_with_one(mouse, monkeypatch):
+    """``jacobian="auto"`` (the default): sensitivities from two free parameters on; one parameter's
+    forward difference is a single residual evaluation, cheaper than any sensitivity run."""
+    from poi_ode.fitting import estimation
+    from poi_ode.fitting.estimation import choose_jacobian
+
+    data = synthetic_dataset(mouse, {"ctx": "0:cyclophosphamide:120:mg/kg:intraperitoneal"}, [7, 14], seed=5)
+    one = FitProblem.build(mouse, data, free=["kill_cyclophosphamide"])
+    two = FitProblem.build(mouse, data, free=["kill_cyclophosphamide", "t_half_AMH"])
+    assert choose_jacobian(one) == "fd" and choose_jacobian(two) == "analytic"
+    assert choose_jacobian(one, "analytic") == "analytic" and choose_jacobian(two, "fd") == "fd"
+    used = []
+    minimise = estimation._minimise
+    monkeypatch.setattr(estimation, "_minimise", lambda *a: used.append(a[-1]) or minimise(*a))
+    fit(mouse, data, free=["kill_cyclophosphamide", "t_half_AMH"])
+    fit(mouse, data, free=["kill_cyclophosphamide"])
+    assert used == ["analytic", "fd"]
+    with pytest.raises(Exception, match="jacobian must be one of"):
+        fit(mouse, data, free=["kill_cyclophosphamide"], jacobian="exact")
