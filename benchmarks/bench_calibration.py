@@ -14,11 +14,13 @@ with the residuals simulated by ``solver="rodas"`` (the compiled engine, the def
 ``--solvers rodas,LSODA``, by LSODA too.
 
 With ``--baseline DIR`` each case is fitted by two worker processes, one importing poi_ode from
-``DIR`` (e.g. the main checkout: "before") and one from this checkout ("after"), which take
+``DIR`` ("before": a checkout, or the package of a commit, ``git archive COMMIT poi_ode | tar -x -C
+DIR``) and one from this checkout ("after"), which take
 turns: every variant of both is warmed up once, then the repeats go round-robin over both codes
 and all variants (one fit at a time; the other process waits idle), so load changes on a shared
 machine hit before and after alike. Without it the cases run in this process with the poi_ode
-it imports.
+it imports. ``--objective`` times one residual evaluation per case instead, all simulations in
+one call of the compiled batch engine against arm by arm.
 
 Reported per case, code and variant: median, min and max wall time of ``fit()`` over the
 repeats (after one warm-up fit, timed separately), residual evaluations (all of them: optimiser
@@ -28,7 +30,7 @@ the estimate is one more), simulations, compiled-engine fallbacks to LSODA, fina
 status; then the time ratios analytic/fd (per code) and after/before (per variant).
 
     python benchmarks/bench_calibration.py [--repeats 5] [--quick] [--profiles] [--solvers rodas]
-        [--baseline ../main] [--cases NAME,...] [--json benchmarks/bench_calibration.json]
+        [--baseline DIR] [--cases NAME,...] [--objective] [--json benchmarks/bench_calibration.json]
 """
 from __future__ import annotations
 
@@ -271,6 +273,30 @@ def run_case(name: str, runners: dict, repeats: int, solvers: tuple[str, ...]) -
     return reports
 
 
+def objective_times(name: str, repeats: int) -> dict:
+    """One residual evaluation at the start vector with all simulations in one call of the compiled batch engine
+    against arm by arm (``simulate`` per arm), alternating; ms per evaluation (min over ``repeats`` blocks)."""
+    import timeit
+
+    case = make_case(name, False)
+    kw = case["kwargs"]
+    problem = problem_module.FitProblem.build(case["model"], case["data"] or Dataset.empty(), case["free"],
+                                              kw.get("per_study", ()), kw.get("priors"),
+                                              kw.get("error_model", "lognormal"), kw.get("sigma", 0.3),
+                                              kw.get("regimens"), kw.get("initial"), kw.get("scales", ()))
+    theta = problem.initial_vector()
+    problem.residuals(theta)  # caches (healthy states) filled for both
+    times: dict = {True: [], False: []}
+    for _ in range(repeats):
+        for batch in (True, False):
+            problem.batch = batch
+            times[batch].append(timeit.timeit(lambda: problem.residuals(theta), number=10) / 10 * 1e3)
+    sims = len(problem._simulation_jobs(problem.parameter_sets(theta)))
+    return {"case": name, "arms": len(problem.arms), "simulations_per_evaluation": sims,
+            "batched_ms": min(times[True]), "arm_by_arm_ms": min(times[False]),
+            "ratio": min(times[True]) / min(times[False])}
+
+
 def print_case(rep: dict, code: str = "") -> None:
     for r in rep["variants"].values():
         print(f"{rep['case']:34s} {code:7s} {r['jacobian']:8s} {r['solver']:6s} {r['median_s']:9.3f} {r['min_s']:7.3f} "
@@ -291,6 +317,8 @@ def main() -> None:
                         "rodas,LSODA adds the previous engine)")
     parser.add_argument("--baseline", default=None, help="a checkout of poi_ode to run side by side ('before')")
     parser.add_argument("--cases", default=None, help="comma-separated case names (default: all)")
+    parser.add_argument("--objective", action="store_true", help="time one residual evaluation batched against "
+                        "arm by arm instead (this checkout only; cases with data)")
     parser.add_argument("--serve", default=None, help=argparse.SUPPRESS)  # a Remote worker for one case
     parser.add_argument("--json", default=None, help="write the report as JSON to this path")
     args = parser.parse_args()
@@ -308,6 +336,16 @@ def main() -> None:
         if unknown:
             parser.error(f"unknown case(s) {unknown}; cases: {names}")
         names = wanted
+    if args.objective:
+        rows = [objective_times(n, max(repeats, 3)) for n in names if "evidence" not in n]
+        print(f"{'case':38s} {'arms':>4s} {'sims':>4s} {'batched ms':>10s} {'arm by arm ms':>13s} {'ratio':>6s}")
+        for r in rows:
+            print(f"{r['case']:38s} {r['arms']:4d} {r['simulations_per_evaluation']:4d} {r['batched_ms']:10.2f} "
+                  f"{r['arm_by_arm_ms']:13.2f} {r['ratio']:6.2f}")
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as fh:
+                json.dump({"benchmark": "one residual evaluation: batched vs arm by arm", "rows": rows}, fh, indent=2)
+        return
     here = Path(__file__).resolve().parents[1]
     codes = {"before": Path(args.baseline).resolve(), "after": here} if args.baseline else {"": here}
 
