@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..model.core import Model
 
+JACOBIANS = ("auto", "analytic", "fd")
+"""Values of ``fit(jacobian=...)``."""
+
 
 def fit(
     model: "Model",
@@ -51,7 +54,7 @@ def fit(
     mcmc_steps: int = 0,
     mcmc_walkers: int | None = None,
     mcmc_burn: int | None = None,
-    jacobian: str = "fd",
+    jacobian: str = "auto",
     solver: str = "auto",
     name: str | None = None,
     evidence: Any = None,
@@ -102,10 +105,16 @@ def fit(
         Extra local fits from Latin-hypercube points in the bounds (seeded).
     profiles : list of str or True
         Parameters to profile (True: all); intervals then come from the profile likelihood.
-    jacobian : {"fd", "analytic"}
-        Jacobian of the residuals for ``least_squares`` and for the covariance: finite
-        differences, or analytic through the forward sensitivity equations of states and
-        outputs (falls back to differences if the sensitivities cannot be integrated).
+    jacobian : {"auto", "analytic", "fd"}
+        Jacobian of the residuals for ``least_squares`` and for the covariance. ``"analytic"``:
+        through the forward sensitivity equations of states and outputs (falling back to
+        central differences where the sensitivities cannot be integrated; an objective without
+        an analytic Jacobian, with relative values or published pooled effects, is differenced
+        as for ``"fd"``). ``"fd"``: finite differences (lmfit's forward differences in the
+        optimiser, central ones for the covariance). ``"auto"`` (default): ``"analytic"`` with
+        two or more free parameters, ``"fd"`` with one, where a difference Jacobian is a single
+        residual evaluation and costs less than a sensitivity run, which integrates the states
+        too (``benchmarks/bench_calibration.py``). Likelihood profiles use differences either way.
     solver : {"auto", "rodas", "LSODA", "BDF", "Radau"}
         Engine of the simulations behind the residuals (``method`` of :func:`poi_ode.simulate`;
         default ``"auto"``, the compiled RODAS4 where it builds). The analytic Jacobian's
@@ -135,8 +144,8 @@ def fit(
     """
     if method not in METHODS:
         raise ParameterError(f"method must be one of {METHODS}, not {method!r}")
-    if jacobian not in ("fd", "analytic"):
-        raise ParameterError(f"jacobian must be 'fd' or 'analytic', not {jacobian!r}")
+    if jacobian not in JACOBIANS:
+        raise ParameterError(f"jacobian must be one of {JACOBIANS}, not {jacobian!r}")
     if solver not in SOLVERS:
         raise ParameterError(f"solver must be one of {SOLVERS}, not {solver!r}")
     if int(multistart) != multistart or multistart < 0:
@@ -150,6 +159,7 @@ def fit(
                                per_arm, per_subject, use_set_priors, evidence)
     problem.solver = solver
     problem.excluded[:0] = excluded
+    jacobian = choose_jacobian(problem, jacobian)
     lo, hi = problem.bounds()
     starts = [problem.initial_vector()]
     if multistart:
@@ -189,6 +199,14 @@ def fit(
         _sample(result, problem, int(mcmc_steps), mcmc_walkers, mcmc_burn, seed)
     result.wall_time_s = time.perf_counter() - t0
     return result
+
+
+def choose_jacobian(problem: FitProblem, jacobian: str = "auto") -> str:
+    """The Jacobian a fit of ``problem`` uses: ``"auto"`` is ``"analytic"`` with two or more free
+    parameters, ``"fd"`` with one (see :func:`fit`); the others are themselves."""
+    if jacobian != "auto":
+        return jacobian
+    return "analytic" if len(problem.free) >= 2 else "fd"
 
 
 def _one_start(task: tuple) -> tuple[dict, int, int, str | None]:

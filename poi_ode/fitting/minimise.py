@@ -39,8 +39,8 @@ def _minimise(problem: FitProblem, start: np.ndarray, method: str, max_nfev: int
         kws = dict(seed=seed, maxiter=max(10, max_nfev // (15 * max(1, len(keys)))), polish=True)
     elif method in ("least_squares", "leastsq"):
         kws = dict(max_nfev=max_nfev)
-        if jacobian == "analytic" and method == "least_squares":
-            kws["jac"] = analytic
+        if jacobian == "analytic" and method == "least_squares" and problem.analytic_unavailable() is None:
+            kws["jac"] = analytic  # (an objective without one is differenced by lmfit, as for "fd")
     minimizer = lmfit.Minimizer(objective, _lmfit_params(problem, start), scale_covar=False, nan_policy="raise")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

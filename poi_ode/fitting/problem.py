@@ -174,9 +174,18 @@ class FitProblem:
     sensitivity_rtol: float = 1e-7
     sensitivity_atol: float = 1e-10
     evidence: Any = None  # an EvidenceObjective: published pooled effects as likelihood terms
+    batch: bool = True
+    """Residuals: simulate all arms (and natural histories) of an evaluation in one call of the compiled
+    batch engine, each integrated exactly as alone (False, or a solver other than auto/rodas, or no
+    compiled engine: arm by arm; the reason is in ``batch_fallbacks``)."""
+    threads: int = 1  # threads of the batch engine (1: safe in the worker processes of a multistart)
     n_evaluations: int = 0
     n_failures: int = 0
     last_failure: str = ""
+    n_simulations: int = 0  # simulations run for the residuals (arms and shared natural histories)
+    n_engine_fallbacks: int = 0  # of which the compiled engine failed and LSODA's retry succeeded
+    batch_fallbacks: list[str] = field(default_factory=list)
+    """Why residuals were simulated arm by arm rather than in one batch (each reason once)."""
 
     # ----------------------------------------------------------------------------- build
     @classmethod
@@ -425,18 +434,15 @@ class FitProblem:
         psets = self.parameter_sets(theta)
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         pred = np.full(len(self.observed), np.nan)
-        courses = self._natural_histories(psets)
+        outcomes = self._simulate_all(psets)
         simulated: dict[str, dict[str, np.ndarray]] = {}
         for arm in self.arms:
-            try:
-                values = courses[arm.label] if arm.age_axis else self.simulate_arm(arm, psets[arm.label], arm.times)
-                if isinstance(values, PoiOdeError):
-                    raise values
-            except PoiOdeError as exc:
+            values = outcomes[arm.label]
+            if isinstance(values, PoiOdeError):
                 if strict:
-                    raise
+                    raise values
                 self.n_failures += 1
-                self.last_failure = f"{arm.label}: {exc}"
+                self.last_failure = f"{arm.label}: {values}"
                 continue
             simulated[arm.label] = values
         for arm in self.arms:
@@ -455,30 +461,150 @@ class FitProblem:
                 pred[row] = values[var][arm.time_index[k]] * arm.factors[k] * scale
         return pred
 
-    def _natural_histories(self, psets: Mapping[str, ParameterSet]) -> dict[str, Any]:
-        """Values of the age-axis arms: one untreated course per parameter set, shared by every
-        study observed on the age axis (or the error that course raised)."""
+    def _simulation_jobs(self, psets: Mapping[str, ParameterSet]) -> list[tuple[Arm, ParameterSet, list[Arm]]]:
+        """The simulations behind the residuals: (what to simulate, its parameter set, the arms it serves).
+
+        An arm on the day axis is one simulation; arms on the age axis share one untreated course
+        per parameter set (on the union of their times, for the union of their variables).
+        """
+        jobs: list[tuple[Arm, ParameterSet, list[Arm]]] = []
         groups: dict[int, list[Arm]] = {}
         for arm in self.arms:
             if arm.age_axis:
                 groups.setdefault(id(psets[arm.label]), []).append(arm)
-        out: dict[str, Any] = {}
+            else:
+                jobs.append((arm, psets[arm.label], [arm]))
         for arms in groups.values():
             times = np.unique(np.concatenate([a.times for a in arms]))
             variables = sorted(set().union(*(a.variables for a in arms)))
-            try:
-                values = self.simulate_arm(replace(arms[0], times=times, variables=variables), psets[arms[0].label],
-                                           times)
-            except PoiOdeError as exc:
-                out.update({a.label: exc for a in arms})
-                continue
-            for a in arms:
-                at = np.searchsorted(times, a.times)
-                out[a.label] = {v: values[v][at] for v in a.variables}
+            jobs.append((replace(arms[0], times=times, variables=variables), psets[arms[0].label], arms))
+        return jobs
+
+    def _simulate_all(self, psets: Mapping[str, ParameterSet]) -> dict[str, Any]:
+        """Values of every arm's variables at its times (or the error its simulation raised), by arm label.
+
+        All simulations run in one call of the compiled batch engine where it can (see ``batch``),
+        else one by one through :func:`~poi_ode.simulate`; the values are the same either way.
+        """
+        jobs = self._simulation_jobs(psets)
+        results = self._simulate_batch(jobs)
+        if results is None:
+            results = []
+            for sim_arm, pset, _ in jobs:
+                try:
+                    results.append(self.simulate_arm(sim_arm, pset, sim_arm.times))
+                except PoiOdeError as exc:
+                    results.append(exc)
+        out: dict[str, Any] = {}
+        for (sim_arm, _, arms), values in zip(jobs, results):
+            for arm in arms:
+                if isinstance(values, PoiOdeError) or arm is sim_arm:
+                    out[arm.label] = values
+                else:  # an arm of a shared natural history: its own days
+                    at = np.searchsorted(sim_arm.times, arm.times)
+                    out[arm.label] = {v: values[v][at] for v in arm.variables}
         return out
+
+    def _batch_unavailable(self) -> str | None:
+        """Why the residuals cannot be simulated in one batch here (None: they can)."""
+        if not self.batch:
+            return "batch=False"
+        if self.solver not in ("auto", "rodas"):
+            return f"solver {self.solver!r} is not the compiled engine"
+        from ..native import NativeUnavailable, native_model
+
+        try:
+            native_model(self.model)
+        except NativeUnavailable as exc:
+            return f"no compiled engine ({exc})"
+        return None
+
+    def _simulate_batch(self, jobs: list[tuple[Arm, ParameterSet, list[Arm]]]) -> list[Any] | None:
+        """Values (or errors) of ``jobs`` from one call of the compiled batch engine; None if it cannot run
+        them (the reason is added to ``batch_fallbacks``).
+
+        Each simulation is prepared as :meth:`simulate_arm` and :func:`~poi_ode.simulate` prepare it
+        (initial state, output days, doses, the same checks and errors) and integrated on its own
+        output days, so its values are those of the arm-by-arm path; one the compiled engine fails
+        on is retried by LSODA, as :func:`~poi_ode.simulate` does.
+        """
+        from ..native import native_model
+        from ..simulate import DosingError, _output_times, _prime_healthy_states, dose_jumps, resolve_parameters
+
+        reason = self._batch_unavailable()
+        if reason is not None:
+            if reason not in self.batch_fallbacks:
+                self.batch_fallbacks.append(reason)
+            return None
+        model, c = self.model, self.model.compiled
+        native = native_model(model)
+        by_age: dict[float | None, dict[int, ParameterSet]] = {}
+        for arm, pset, _ in jobs:
+            if isinstance(arm.initial, str) and arm.initial != "first_observation":
+                by_age.setdefault(arm.age, {})[id(pset)] = pset
+        for age, sets in by_age.items():  # untreated courses to the arms' ages: one batch per age
+            if len(sets) > 1:
+                _prime_healthy_states(model, native, sets.values(), age, self.threads)
+        results: list[Any] = [None] * len(jobs)
+        rows, Q, Y0, dose_t, jumps, grids, starts = [], [], [], [], [], [], []
+        for b, (arm, pset, _) in enumerate(jobs):
+            self.n_simulations += 1
+            try:
+                initial = arm.initial
+                if initial == "first_observation":
+                    initial = self._first_observation_state(arm, pset)
+                y_start = initial_state(model, initial, pset, arm.age)
+                times = arm.times
+                grid = _output_times(None, times if times[-1] > 0 else np.array([0.0, 1e-9]))
+                pset = resolve_parameters(model, pset)
+                p = pset.vector(model)
+                resolved = arm.regimen.resolve(model, p)
+                q = np.array(c.prepare(p))
+                late = [r for r in resolved if r.time > grid[-1] + 1e-12]
+                if late:
+                    raise DosingError(f"dose of {late[0].dose.agent!r} at day {late[0].dose.time:g} is after the "
+                                      f"end of the simulation (day {grid[-1]:g})")
+                y0 = initial_state(model, y_start, pset)  # the checks simulate() makes of a given state
+            except PoiOdeError as exc:
+                results[b] = exc
+                continue
+            t_k, j_k = dose_jumps(resolved, len(y0))
+            rows.append(b)
+            Q.append(q)
+            Y0.append(y0)
+            dose_t.append(t_k)
+            jumps.append(j_k)
+            grids.append(grid)
+            starts.append(y_start)
+        if not rows:
+            return results
+        Ys, Os, _, failed = native.simulate_ragged(Q, Y0, dose_t, jumps, grids, self.rtol, self.atol, self.max_steps,
+                                                   self.threads)
+        for i, b in enumerate(rows):
+            arm, pset, _ = jobs[b]
+            if failed[i] is None:
+                states, outputs = Ys[i], Os[i]
+            else:  # as simulate(): LSODA retries what the compiled engine could not integrate
+                try:
+                    tr = simulate(model, arm.regimen, times=grids[i], params=pset, initial=Y0[i], method="LSODA",
+                                  rtol=self.rtol, atol=self.atol, max_steps=self.max_steps)
+                except PoiOdeError as exc:
+                    results[b] = exc
+                    continue
+                self.n_engine_fallbacks += 1  # (counted, as arm by arm, where the retry succeeds)
+                states, outputs = tr.states, tr.outputs
+
+            def series(var: str, states=states, outputs=outputs) -> np.ndarray:
+                if var in model.index:
+                    return states[:, model.index[var]]
+                return outputs[:, c.output_names.index(var)]
+
+            results[b] = self._arm_values(arm, pset, arm.times, starts[i], series)
+        return results
 
     def simulate_arm(self, arm: Arm, pset: ParameterSet, times: np.ndarray) -> dict[str, np.ndarray]:
         """Values of the arm's variables at ``times`` (pre-dose at day 0)."""
+        self.n_simulations += 1
         initial = arm.initial
         if initial == "first_observation":
             initial = self._first_observation_state(arm, pset)
@@ -489,9 +615,15 @@ class FitProblem:
             sim_times = times
         tr = simulate(self.model, arm.regimen, times=sim_times, params=pset, initial=y0, method=self.solver,
                       rtol=self.rtol, atol=self.atol, max_steps=self.max_steps)
+        self.n_engine_fallbacks += "fallback" in tr.stats
+        return self._arm_values(arm, pset, times, y0, lambda var: tr[var])
+
+    def _arm_values(self, arm: Arm, pset: ParameterSet, times: np.ndarray, y0: np.ndarray,
+                    series_of: Any) -> dict[str, np.ndarray]:
+        """The arm's variables at ``times`` from the simulated series (``series_of(variable)``) of a run from ``y0``."""
         out = {}
         for var in set(arm.variables) | set(arm.extra_variables):
-            series = tr[var][: len(times)] if times[-1] > 0 else tr[var][:1]
+            series = series_of(var)[: len(times)] if times[-1] > 0 else series_of(var)[:1]
             if times[0] == 0.0:  # day 0: before any day-0 dose
                 series = series.copy()
                 series[0] = _variable_at_state(self.model, var, y0, pset)
@@ -559,6 +691,15 @@ class FitProblem:
         """Published pooled effects in the likelihood."""
         return 0 if self.evidence is None else len(self.evidence.fitted)
 
+    def analytic_unavailable(self) -> str | None:
+        """Why this objective has no analytic Jacobian (None: it has one): relative values (a quotient of
+        two simulations) and published pooled effects are differentiated by finite differences."""
+        if any(r is not None for arm in self.arms for r in arm.references):
+            return "relative values (reference_arm)"
+        if self.evidence is not None:
+            return "published pooled effects (evidence)"
+        return None
+
     def jacobian(self, theta: np.ndarray) -> np.ndarray | None:
         """Analytic Jacobian of :meth:`residuals` from forward sensitivities (None: use differences).
 
@@ -570,10 +711,8 @@ class FitProblem:
         """
         from ..sensitivity import forward
 
-        if any(r is not None for arm in self.arms for r in arm.references):
-            return None  # relative values: the quotient is differentiated by finite differences
-        if self.evidence is not None:
-            return None  # pooled effects: differentiated by finite differences
+        if self.analytic_unavailable() is not None:
+            return None
         psets = self.parameter_sets(theta)
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         n_obs = len(self.observed)

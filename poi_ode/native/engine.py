@@ -369,34 +369,67 @@ class NativeModel:
         Y : (n_sim, n_out, n_states); O : (n_sim, n_out, n_outputs) model outputs (NaN where
         the simulation failed); stats : list of dicts; t_fail : list of day or None.
         """
+        t_out = np.asarray(times, dtype=float)
+        n_sim = len(Q)
+        Y, O, stats, fails = self.simulate_ragged(Q, Y0, dose_times, jumps, [t_out] * n_sim, rtol, atol, max_steps,
+                                                  threads)
+        shape = (n_sim, t_out.size)
+        return (np.stack(Y) if n_sim else np.empty(shape + (self.n_states,)),
+                np.stack(O) if n_sim else np.empty(shape + (self.n_outputs,)), stats, fails)
+
+    def simulate_ragged(self, Q, Y0, dose_times, jumps, times, rtol: float, atol, max_steps: int, threads: int = 1):
+        """Integrate many simulations, each with its own output times, in one call.
+
+        Each simulation is integrated exactly as it would be alone (the solver lands on its own
+        output times only), so the values equal those of :meth:`simulate` with the same input.
+
+        Parameters
+        ----------
+        Q, Y0, dose_times, jumps
+            As :meth:`simulate_batch`.
+        times : list of (n_out_b,) increasing output days per simulation (the first >= 0).
+
+        Returns
+        -------
+        Y : list of (n_out_b, n_states); O : list of (n_out_b, n_outputs) model outputs (NaN
+        where the simulation failed); stats : list of dicts; t_fail : list of day or None.
+        """
         n = self.n_states
         Q = np.ascontiguousarray(np.stack([np.asarray(q, float) for q in Q]))
         Y0 = np.ascontiguousarray(np.stack([np.asarray(y, float) for y in Y0]))
         n_sim = Q.shape[0]
-        if Q.shape != (n_sim, self.n_q) or Y0.shape != (n_sim, n):
-            raise ValueError(f"batch shapes Q {Q.shape}, Y0 {Y0.shape} do not match ({n_sim}, {self.n_q}/{n})")
+        if Q.shape != (n_sim, self.n_q) or Y0.shape != (n_sim, n) or len(times) != n_sim:
+            raise ValueError(f"batch shapes Q {Q.shape}, Y0 {Y0.shape}, {len(times)} output grids do not match "
+                             f"({n_sim}, {self.n_q}/{n})")
         counts = np.array([len(d) for d in dose_times], dtype=np.int32)
         start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         dt = np.ascontiguousarray(np.concatenate([np.asarray(d, float) for d in dose_times]) if counts.sum()
                                   else np.zeros(1))
         jm = np.ascontiguousarray(np.concatenate([np.asarray(j, float).reshape(-1, n) for j in jumps])
                                   if counts.sum() else np.zeros((1, n)))
-        t_out = np.ascontiguousarray(times, dtype=float)
+        grids = [np.asarray(t, dtype=float).ravel() for t in times]
+        if any(g.size == 0 for g in grids):
+            raise ValueError("every simulation of a batch needs at least one output time")
+        sizes = np.array([g.size for g in grids], dtype=np.int32)
+        out_start = np.ascontiguousarray(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32))
+        t_out = np.ascontiguousarray(np.concatenate(grids))
         atol_v = np.ascontiguousarray(np.broadcast_to(np.asarray(atol, float), (n,)))
-        Y = np.empty((n_sim, t_out.size, n))
-        O = np.full((n_sim, t_out.size, self.n_outputs), np.nan)
+        Y = np.empty((t_out.size, n))
+        O = np.full((t_out.size, self.n_outputs), np.nan)
         stats = np.zeros((n_sim, len(_STATS)), dtype=np.int64)
         t_fail = np.full(n_sim, np.nan)
-        status = self.library.poi_simulate_batch(
-            n_sim, Q.ctypes.data, Y0.ctypes.data, start.ctypes.data, dt.ctypes.data, jm.ctypes.data, t_out.size,
-            t_out.ctypes.data, Y.ctypes.data, O.ctypes.data, rtol, atol_v.ctypes.data, max_steps, stats.ctypes.data,
-            t_fail.ctypes.data, max(1, int(threads)),
+        status = self.library.poi_simulate_ragged(
+            n_sim, Q.ctypes.data, Y0.ctypes.data, start.ctypes.data, dt.ctypes.data, jm.ctypes.data,
+            out_start.ctypes.data, t_out.ctypes.data, Y.ctypes.data, O.ctypes.data, rtol, atol_v.ctypes.data,
+            max_steps, stats.ctypes.data, t_fail.ctypes.data, max(1, int(threads)),
         )
         if status < 0:
             raise MemoryError("the compiled engine could not allocate its workspace")
         stat_dicts = [dict(zip(_STATS, row)) for row in stats.tolist()]
         fails = [float(t_fail[b]) if stats[b, 4] != 0 else None for b in range(n_sim)]
-        return Y, O, stat_dicts, fails
+        bounds = out_start.tolist()
+        return ([Y[bounds[b]:bounds[b + 1]] for b in range(n_sim)], [O[bounds[b]:bounds[b + 1]] for b in range(n_sim)],
+                stat_dicts, fails)
 
     def sensitivities(self, q, y0, S0, columns, pscale, times, rtol: float, atol, max_steps: int):
         """Integrate states and forward sensitivities of an autonomous model from day 0 (no doses).
@@ -468,9 +501,9 @@ def native_model(model: "Model", defines: tuple[str, ...] = (), sensitivities: b
         _UNAVAILABLE[key] = str(exc)
         raise NativeUnavailable(str(exc)) from exc
     vp, i = ctypes.c_void_p, ctypes.c_int
-    library.poi_simulate_batch.argtypes = [i, vp, vp, vp, vp, vp, i, vp, vp, vp, ctypes.c_double, vp, ctypes.c_long, vp,
-                                           vp, i]
-    library.poi_simulate_batch.restype = i
+    library.poi_simulate_ragged.argtypes = [i, vp, vp, vp, vp, vp, vp, vp, vp, vp, ctypes.c_double, vp, ctypes.c_long,
+                                            vp, vp, i]
+    library.poi_simulate_ragged.restype = i
     if sensitivities:
         library.poi_sensitivities.argtypes = [vp, vp, vp, i, vp, vp, i, vp, vp, vp, ctypes.c_double, vp, ctypes.c_long,
                                               vp, vp]

@@ -257,29 +257,33 @@ static int simulate_one(work_t *w, const double *q, double *y, int n_dose, const
     return rc;
 }
 
-/* Simulation b of a batch, with its outputs; 1 if it failed. */
+/* Simulation b of a batch, with its outputs at its own output times t_out + out_start[b] (out_start[b + 1] -
+ * out_start[b] of them; Y_out and O_out rows from out_start[b]); 1 if it failed. */
 static int run_one(work_t *w, int b, const double *Q, const double *Y0, const int *dose_start, const double *dose_t,
-                   const double *jumps, int n_out, const double *t_out, double *Y_out, double *O_out, double rtol,
-                   const double *atol, long max_steps, long *stats, double *t_fail) {
+                   const double *jumps, const int *out_start, const double *t_out, double *Y_out, double *O_out,
+                   double rtol, const double *atol, long max_steps, long *stats, double *t_fail) {
     double y[N];
     memcpy(y, Y0 + (size_t)b * N, sizeof(double) * N);
     int k0 = dose_start[b], k1 = dose_start[b + 1];
-    int rc = simulate_one(w, Q + (size_t)b * N_Q, y, k1 - k0, dose_t + k0, jumps + (size_t)k0 * N, n_out, t_out,
-                          Y_out + (size_t)b * n_out * N, rtol, atol, max_steps, stats + (size_t)b * ST_SIZE, t_fail + b);
+    int o0 = out_start[b], n_out = out_start[b + 1] - o0;
+    int rc = simulate_one(w, Q + (size_t)b * N_Q, y, k1 - k0, dose_t + k0, jumps + (size_t)k0 * N, n_out, t_out + o0,
+                          Y_out + (size_t)o0 * N, rtol, atol, max_steps, stats + (size_t)b * ST_SIZE, t_fail + b);
     if (rc == OK && N_OUT > 0)
-        for (int k = 0; k < n_out; k++)
-            model_outputs(t_out[k], Y_out + ((size_t)b * n_out + k) * N, Q + (size_t)b * N_Q,
-                          O_out + ((size_t)b * n_out + k) * (N_OUT > 0 ? N_OUT : 1));
+        for (int k = o0; k < o0 + n_out; k++)
+            model_outputs(t_out[k], Y_out + (size_t)k * N, Q + (size_t)b * N_Q, O_out + (size_t)k * (N_OUT > 0 ? N_OUT : 1));
     return rc != OK;
 }
 
-/* A batch of simulations sharing output times; doses of simulation b are rows
- * dose_start[b] .. dose_start[b+1]-1; O_out receives the model's outputs at the output times.
- * Runs on n_threads OpenMP threads where compiled with OpenMP and n_threads > 1 (one thread
- * never enters OpenMP, so forked worker processes stay clear of its thread pool). */
-int poi_simulate_batch(int n_sim, const double *Q, const double *Y0, const int *dose_start, const double *dose_t,
-                       const double *jumps, int n_out, const double *t_out, double *Y_out, double *O_out, double rtol,
-                       const double *atol, long max_steps, long *stats, double *t_fail, int n_threads) {
+/* A batch of simulations, each with its own output times: those of simulation b are
+ * t_out[out_start[b]] .. t_out[out_start[b+1]-1] (increasing, the first >= 0; at least one), and its
+ * states and outputs go to the same rows of Y_out and O_out; doses of simulation b are rows
+ * dose_start[b] .. dose_start[b+1]-1. Each simulation is integrated exactly as alone (the solver
+ * lands on its own output times only). Runs on n_threads OpenMP threads where compiled with OpenMP
+ * and n_threads > 1 (one thread never enters OpenMP, so forked worker processes stay clear of its
+ * thread pool). */
+int poi_simulate_ragged(int n_sim, const double *Q, const double *Y0, const int *dose_start, const double *dose_t,
+                        const double *jumps, const int *out_start, const double *t_out, double *Y_out, double *O_out,
+                        double rtol, const double *atol, long max_steps, long *stats, double *t_fail, int n_threads) {
     int failures = 0, no_memory = 0;
     if (n_threads > 1) {
 #ifdef _OPENMP
@@ -292,15 +296,15 @@ int poi_simulate_batch(int n_sim, const double *Q, const double *Y0, const int *
 #pragma omp for schedule(dynamic, 4)
 #endif
             for (int b = 0; b < n_sim; b++)
-                if (w) failures += run_one(w, b, Q, Y0, dose_start, dose_t, jumps, n_out, t_out, Y_out, O_out, rtol,
-                                           atol, max_steps, stats, t_fail);
+                if (w) failures += run_one(w, b, Q, Y0, dose_start, dose_t, jumps, out_start, t_out, Y_out, O_out,
+                                           rtol, atol, max_steps, stats, t_fail);
             free(w);
         }
     } else {
         work_t *w = (work_t *)calloc(1, sizeof(work_t));
         if (!w) return -1;
         for (int b = 0; b < n_sim; b++)
-            failures += run_one(w, b, Q, Y0, dose_start, dose_t, jumps, n_out, t_out, Y_out, O_out, rtol, atol,
+            failures += run_one(w, b, Q, Y0, dose_start, dose_t, jumps, out_start, t_out, Y_out, O_out, rtol, atol,
                                 max_steps, stats, t_fail);
         free(w);
     }
