@@ -6,7 +6,7 @@ bundled human set with the changes, runs the joint natural-history calibration
 estimates written back into the copy each time: a fixed point), and prints the estimates and the
 human checks of the validation page the refitted copy passes and fails. Nothing bundled is changed.
 
-    python benchmarks/natural_history_structure.py --order 4 --set s_la=0.99 --set K_FSH_E2=1
+    python benchmarks/natural_history_structure.py --order 4 --set s_la=0.99 --set s_sa=0.6
 
 About 40 s per variant (two fits, one validation run of the woman's checks).
 """

@@ -50,14 +50,13 @@ def hormone_module(
         r"q_{\mathrm{ovu}}",
     )
     phi_I = m.param("phi_inhB", "1", "share of inhibin B in FSH negative feedback", r"\varphi_{I}", (0, 1))
-    K_E = m.param("K_FSH_E2", fsh_unit, "FSH level of half-maximal estradiol output (aromatase) per ovulatory "
-                  "follicle", r"K_{\mathrm{FSH},E_2}")
+    K_F = m.param("K_FSH", fsh_unit, "FSH level of half-maximal antral selection", r"K_{\mathrm{FSH}}")
     k_AMH = m.half_life("t_half_AMH", "day", "AMH elimination half-life", r"t_{1/2,\mathrm{AMH}}")
     k_I = m.half_life("t_half_InhB", "day", "inhibin B elimination half-life", r"t_{1/2,\mathrm{InhB}}")
     k_E = m.half_life("t_half_E2", "day", "estradiol elimination half-life", r"t_{1/2,\mathrm{E_2}}")
     k_F = m.half_life("t_half_FSH", "day", "FSH elimination half-life", r"t_{1/2,\mathrm{FSH}}")
 
-    aromatase = R * FSH / (FSH + K_E) * (FSH_ref + K_E) / FSH_ref
+    aromatase = R * FSH / (FSH + K_F) * (FSH_ref + K_F) / FSH_ref
     e2_ovarian = m.assign(
         "e2_ovarian_signal", ovu / q_ovu * aromatase, "1",
         "ovarian estradiol output relative to one ovulation per cycle at reference FSH", r"\epsilon",
