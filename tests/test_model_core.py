@@ -167,3 +167,52 @@ def test_untreated_course_depends_only_on_its_derived_parameters(human):
         np.testing.assert_allclose(integrated(name)[kept_states], reference[kept_states], rtol=1e-8, atol=1e-10,
                                    err_msg=name)
     assert not np.allclose(integrated("k_act")[kept_states], reference[kept_states], rtol=1e-3)
+
+
+def _ovulation_per_quota(order: int, flux_over_quota: float) -> float:
+    """Ovulations per day over the quota, from the follicle module's symbolic ovulation rate, for a
+    maturing large antral flux of ``flux_over_quota`` times the quota (one large antral compartment)."""
+    import sympy as sp
+
+    from poi_ode.model.follicles import follicle_module
+
+    module = follicle_module(ovulation_order=order)
+    rate = next(a.expr for a in module.assignments if a.name == "ovulation_rate")
+    q, tau, s = 1 / 28, 20.0, 0.5
+    values = {"ovulation_quota": q, "tau_la": tau, "s_la": s, "F_la": flux_over_quota * q * tau / s}
+    return float(rate.subs({sp.Symbol(k, real=True, nonnegative=True): v for k, v in values.items()})) / q
+
+
+def test_ovulation_order_steepens_ovulation_below_the_quota_only():
+    """Order n: below the quota, doubling the maturing flux multiplies ovulation by 2**n; well above
+    it, ovulation is the quota whatever the order; order 1 is the module's default."""
+    from poi_ode.model.follicles import follicle_module
+
+    for n in (1, 3):
+        low = _ovulation_per_quota(n, 0.01)
+        assert _ovulation_per_quota(n, 0.02) / low == pytest.approx(2.0**n, rel=1e-6)
+        assert _ovulation_per_quota(n, 20.0) == pytest.approx(1.0, rel=1e-4)
+    assert _ovulation_per_quota(3, 0.5) < 0.3 * _ovulation_per_quota(1, 0.5)  # about 0.5**2
+    default = next(a.expr for a in follicle_module().assignments if a.name == "ovulation_rate")
+    first = next(a.expr for a in follicle_module(ovulation_order=1).assignments if a.name == "ovulation_rate")
+    assert default == first
+
+
+@pytest.mark.parametrize("order", [0, 2.5, True, "3"])
+def test_bad_ovulation_order_is_named(order):
+    from poi_ode.model.follicles import follicle_module
+
+    with pytest.raises(po.ModelError, match="ovulation_order"):
+        follicle_module(ovulation_order=order)
+
+
+def test_ovulation_order_is_a_structural_choice_of_the_set():
+    """``[structure] ovulation_order = {value, source}`` reaches the follicle module."""
+    from poi_ode.model.follicles import follicle_module
+
+    def rate(module):
+        return next(a.expr for a in module.assignments if a.name == "ovulation_rate")
+
+    chosen = rate(build_module("follicles", structure={"ovulation_order": {"value": 2, "source": "test"}}))
+    assert chosen == rate(follicle_module(ovulation_order=2))
+    assert chosen != rate(follicle_module())

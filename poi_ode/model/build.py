@@ -37,7 +37,8 @@ MODULE_BUILDERS: dict[str, Callable[[Mapping[str, str], Mapping[str, Any]], Modu
     "rescue": lambda units, structure: rescue_module(),
     "insult": lambda units, structure: insult_module(),
     "follicles": lambda units, structure: follicle_module(
-        fsh_unit=_hormone_units(units)["fsh_unit"], compartments=structure.get("follicle_compartments")
+        fsh_unit=_hormone_units(units)["fsh_unit"], compartments=structure.get("follicle_compartments"),
+        ovulation_order=structure.get("ovulation_order", 1),
     ),
     "hormones": lambda units, structure: hormone_module(**_hormone_units(units)),
     "responsiveness": lambda units, structure: responsiveness_module(
@@ -46,7 +47,7 @@ MODULE_BUILDERS: dict[str, Callable[[Mapping[str, str], Mapping[str, Any]], Modu
 }
 """Builders of the bundled modules, by name; each takes the species' hormone units and the
 structural choices of its parameter set (``[structure]``: ``follicle_compartments``,
-``desensitisation_exponent``)."""
+``desensitisation_exponent``, ``ovulation_order``)."""
 
 DEFAULT_MODULES = ("msc", "exosome", "paracrine", "cytokines", "insult", "follicles", "hormones", "responsiveness")
 """The full model of the transient therapy mechanism, in state order."""
@@ -69,7 +70,7 @@ def _structure(structure: Mapping[str, Any] | None) -> dict[str, Any]:
     out = dict(structure or {})
     if "follicle_compartments" in out:
         out["follicle_compartments"] = {k: v for k, v in out["follicle_compartments"].items() if k != "source"}
-    for key in ("desensitisation_exponent", "therapy_mechanism"):
+    for key in ("desensitisation_exponent", "therapy_mechanism", "ovulation_order"):
         if isinstance(out.get(key), Mapping):
             out[key] = out[key]["value"]
     return out

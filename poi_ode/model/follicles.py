@@ -19,7 +19,8 @@ KILLED_STAGES = ("sec", "sa", "la")
 granulosa (secondary onward); primary follicles, with one layer, are spared like primordial ones (an assumption)."""
 
 
-def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | None = None) -> Module:
+def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | None = None,
+                    ovulation_order: int = 1) -> Module:
     """Build the follicle module (counts per individual, both ovaries).
 
     Stages: primordial -> primary -> secondary -> small antral -> large antral -> ovulation.
@@ -41,6 +42,12 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
         coefficient of variation 1/sqrt(n). Each compartment passes on ``s**(1/n)`` of what
         leaves it, so the stage still matures the fraction ``s``. A chained stage's total is the
         output of the stage's name (``F_pri``...), its compartments the states ``F_pri_1``...
+    ovulation_order : int
+        Order of ovulation in the maturing large antral flux below the quota (default 1:
+        proportional). With ``n`` > 1 the flux relative to the quota is raised to the power ``n``
+        before the smooth minimum with the quota: a cohort too small to give the ovulatory signal
+        rarely ovulates, so ovulation falls steeply once the cohort drops below the quota, while
+        it stays at the quota as long as the cohort exceeds it.
     """
     m = Module(
         "follicles",
@@ -57,6 +64,8 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     n = {stage: (compartments or {}).get(stage, 1) for stage in STAGES}
     unknown = sorted(set(compartments or {}) - set(STAGES))
     bad = [stage for stage, k in n.items() if not (isinstance(k, int) and k >= 1)]
+    if not (isinstance(ovulation_order, int) and not isinstance(ovulation_order, bool) and ovulation_order >= 1):
+        raise ModelError(f"ovulation_order must be a whole number >= 1, not {ovulation_order!r}")
     if unknown or bad:
         raise ModelError(f"follicle compartments: stages are {STAGES} with whole numbers >= 1 "
                          f"(unknown {unknown}, not a whole number >= 1: {bad})")
@@ -167,10 +176,12 @@ def follicle_module(fsh_unit: str = "IU/L", compartments: Mapping[str, int] | No
     rate = {stage: n[stage] / tau[stage] for stage in STAGES}
     passes = {stage: surv[stage] ** sp.Rational(1, n[stage]) for stage in STAGES}
     last_la = chain["la"][-1]
-    x_q = passes["la"] * rate["la"] * last_la / q_ovu
-    ovulation = m.assign(  # a smooth minimum of the maturing flux and the quota (exponent 4: 84% at equality)
+    x_q = (passes["la"] * rate["la"] * last_la / q_ovu) ** ovulation_order
+    ovulation = m.assign(  # a smooth minimum of the (cooperative) maturing flux and the quota (84% at equality)
         "ovulation_rate", q_ovu * x_q / (1 + x_q**4) ** sp.Rational(1, 4), "follicles/day",
-        "ovulations per day: the maturing large antral follicles, capped by the quota (dominance)",
+        "ovulations per day: the maturing large antral follicles relative to the quota, raised to the "
+        "cooperativity (a cohort too small to give an ovulatory signal rarely ovulates), capped by the quota "
+        "(dominance)",
         r"r_{\mathrm{ovu}}",
     )
     m.flow(F0, chain["pri"][0], k_act * act_mod * F0, "activation")
