@@ -6,7 +6,8 @@ name), times, in this process:
 1. building the objective (reading the bundled pooled effects and designs, building the species models;
    the compiled models come from the cache after the first repeat);
 2. one calibration without profiles (``poi_ode.mbma.calibrate``);
-3. the calibration with the profiles of the three therapy parameters (as the fit configs run it);
+3. the calibration with the profiles of its therapy parameters (those the fit configs profile), the profiles on
+   ``--executor`` (default ``processes``: a process pool on every core; ``serial`` as the configs run them);
 4. the whole ``poi-ode evidence`` run once (both therapies, every mechanism, reverse fits, bands).
 
 Medians over ``--repeats`` runs (the machines are shared and noisy). The target of issue 12 is a
@@ -40,6 +41,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-command", action="store_true", help="do not time the whole poi-ode evidence run")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--executor", default="processes", choices=["processes", "serial"],
+                        help="where the profiles run (default: a process pool on every core)")
     args = parser.parse_args()
 
     from poi_ode.mbma import calibrate, evidence_objective
@@ -59,7 +62,7 @@ def main() -> None:
             times["calibration"].append(time.perf_counter() - t0)
             evaluations = result.n_evaluations
             t0 = time.perf_counter()
-            calibrate(objective, config["free"], profiles=config["profiles"])
+            calibrate(objective, config["free"], profiles=config["profiles"], executor=args.executor)
             times["with profiles"].append(time.perf_counter() - t0)
         row = dict(therapy=therapy, mechanism=config["mechanism"], targets=len(objective.targets),
                    fitted=len(objective.fitted), designs=len(objective.designs()), evaluations=evaluations,
@@ -81,7 +84,8 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(dict(rows=rows, both_with_profiles_s=total, target_s=TARGET_S,
                                              evidence_command_s=command, cores=os.cpu_count(),
-                                             python=platform.python_version(), repeats=args.repeats), indent=1))
+                                             python=platform.python_version(), repeats=args.repeats,
+                                             executor=args.executor), indent=1))
 
 
 if __name__ == "__main__":

@@ -525,7 +525,8 @@ def scalar_or_array(value):
     return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)
 
 
-def _output_times(t_end: float | None, times: Sequence[float] | np.ndarray | None) -> np.ndarray:
+def output_times(t_end: float | None, times: Sequence[float] | np.ndarray | None) -> np.ndarray:
+    """The output grid (days) of a simulation: ``times`` checked, or 0 to ``t_end`` (also used by the fits)."""
     if times is None and t_end is None:
         raise ParameterError("give t_end or times")
     if times is not None:
@@ -605,7 +606,7 @@ def simulate(
     """
     if method not in METHODS:
         raise ParameterError(f"method must be one of {METHODS}, not {method!r}")
-    grid = _output_times(t_end, times)
+    grid = output_times(t_end, times)
     pset = resolve_parameters(model, params)
     p = pset.vector(model)
     doses = as_regimen(regimen)
@@ -775,7 +776,7 @@ def simulate_batch(
         solver failure after the LSODA retry) has its error in ``errors`` and NaN values.
         Without a C compiler every simulation runs through :func:`simulate`.
     """
-    grid = _output_times(None, times)
+    grid = output_times(None, times)
     n = len(regimens)
     sets: list[Any] = list(params) if isinstance(params, (list, tuple)) else [params] * n
     if len(sets) != n:
@@ -805,7 +806,7 @@ def simulate_batch(
             one_at_a_time(k, sets[k])
         return batch
     if isinstance(initial, str):
-        _prime_healthy_states(model, native, {id(raw): raw for raw in sets}.values(), age, threads)
+        prime_healthy_states(model, native, {id(raw): raw for raw in sets}.values(), age, threads)
     prepared: dict[int, tuple | PoiOdeError] = {}  # per distinct parameter set: (set, p, q, initial state) or its error
     jumps_of: dict[tuple, tuple] = {}
     uses: dict[int, bool] = {}
@@ -859,7 +860,7 @@ def simulate_batch(
     return batch
 
 
-def _prime_healthy_states(model: "Model", native, sets, age: float | None, threads: int | None) -> None:
+def prime_healthy_states(model: "Model", native, sets, age: float | None, threads: int | None) -> None:
     """Integrate the natural histories of many parameter sets in one batch of the compiled engine
     and cache them, as :func:`healthy_state` would one at a time. A set whose start state or
     integration fails is left out (its healthy state is then computed, or its error raised, later)."""

@@ -61,3 +61,17 @@ def test_profiles_do_not_depend_on_the_executor(mouse, data):
         for p, q in zip(other.parameters, reference.parameters):
             assert (p.ci_low, p.ci_high, p.ci_method, p.identifiability) == (q.ci_low, q.ci_high, q.ci_method,
                                                                             q.identifiability)
+
+
+def test_an_evidence_calibration_profiles_alike_on_processes():
+    """The pooled-evidence objective holds models; they pickle without their generated code, so the profiles
+    of an evidence calibration run on a process pool, with the same results as serially."""
+    from poi_ode.mbma import calibrate, evidence_objective
+
+    objective, _ = evidence_objective("exosome", "rescue")
+    copy = pickle.loads(pickle.dumps(objective))
+    assert all(copy.models[s].compiled.key == m.compiled.key for s, m in objective.models.items())
+    free = ["s_X", "t_half_X_ov"]
+    serial, pooled = (calibrate(objective, free, profiles=free, executor=e) for e in (None, "processes"))
+    assert pooled.profiles == serial.profiles
+    assert [(p.ci_low, p.ci_high) for p in pooled.parameters] == [(p.ci_low, p.ci_high) for p in serial.parameters]

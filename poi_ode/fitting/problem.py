@@ -529,7 +529,7 @@ class FitProblem:
         on is retried by LSODA, as :func:`~poi_ode.simulate` does.
         """
         from ..native import native_model
-        from ..simulate import DosingError, _output_times, _prime_healthy_states, dose_jumps, resolve_parameters
+        from ..simulate import DosingError, dose_jumps, output_times, prime_healthy_states, resolve_parameters
 
         reason = self._batch_unavailable()
         if reason is not None:
@@ -544,7 +544,7 @@ class FitProblem:
                 by_age.setdefault(arm.age, {})[id(pset)] = pset
         for age, sets in by_age.items():  # untreated courses to the arms' ages: one batch per age
             if len(sets) > 1:
-                _prime_healthy_states(model, native, sets.values(), age, self.threads)
+                prime_healthy_states(model, native, sets.values(), age, self.threads)
         results: list[Any] = [None] * len(jobs)
         rows, Q, Y0, dose_t, jumps, grids, starts = [], [], [], [], [], [], []
         for b, (arm, pset, _) in enumerate(jobs):
@@ -555,7 +555,7 @@ class FitProblem:
                     initial = self._first_observation_state(arm, pset)
                 y_start = initial_state(model, initial, pset, arm.age)
                 times = arm.times
-                grid = _output_times(None, times if times[-1] > 0 else np.array([0.0, 1e-9]))
+                grid = output_times(None, times if times[-1] > 0 else np.array([0.0, 1e-9]))
                 pset = resolve_parameters(model, pset)
                 p = pset.vector(model)
                 resolved = arm.regimen.resolve(model, p)

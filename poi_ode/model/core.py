@@ -12,7 +12,7 @@ these expressions; nothing is written twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import sympy as sp
 
@@ -326,6 +326,13 @@ class Model:
 
             self._compiled = compile_model(self)
         return self._compiled
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The model without its numeric form, which the receiving process regenerates (from the on-disk cache):
+        generated code does not pickle, and an objective holding models goes to worker processes."""
+        state = self.__dict__.copy()
+        state["_compiled"] = None
+        return state
 
     # -- construction -----------------------------------------------------------------------
     def _collect(self) -> None:
