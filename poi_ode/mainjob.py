@@ -254,11 +254,12 @@ def _md_table(frame, columns, floatfmt="{:.3g}") -> str:
 
 def _translated_rows(translated) -> list[str]:
     """A table of the human values translated from the rodent calibration (kind ``translated``)."""
+    import pandas as pd
+
     if not translated:
         return ["No value of the human set is translated from the rodent calibration."]
-    lines = ["| parameter | value | unit | source |", "|---|---|---|---|"]
-    lines += [f"| {p.name} | {p.value:.3g} | {p.unit} | {p.source} |" for p in translated]
-    return lines
+    frame = pd.DataFrame([dict(parameter=p.name, value=p.value, unit=p.unit, source=p.source) for p in translated])
+    return [_md_table(frame, ["parameter", "value", "unit", "source"])]
 
 
 def _report(fits, responses, emax_table, minimum, comparison, reserve, responders, draws, wall, translated) -> str:
@@ -283,7 +284,7 @@ def _report(fits, responses, emax_table, minimum, comparison, reserve, responder
         "were calibrated on the pooled effects of the preclinical meta-analyses (mouse and rat after "
         "chemotherapy; `docs/evidence.md`, `poi-ode evidence`) and carried over to women by stated rules "
         "(`poi_ode.mbma.translation`): secretion per cell or per µg scaled by the per-ovary density (ovarian "
-        "mass and blood volume proportional to body weight), tissue half-lives kept, fractions copied. Those "
+        "mass and blood volume proportional to body weight), half-lives and rates kept, fractions copied. Those "
         "values, kind `translated` in `poi_ode/parameters/human.toml`, are listed below. Whether rodent "
         "responses after chemotherapy carry over to idiopathic POI in women is untested; the other couplings "
         "(paracrine, cytokine, repair, activation) remain labelled assumptions.",

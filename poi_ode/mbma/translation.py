@@ -149,11 +149,11 @@ def translate_therapy(fits: Sequence["FitResult | str | Path"] | None = None, ta
         fits = [shipped_configs_folder() / name / "fit.json" for name in TRANSLATED_FITS]
     target_set = load_parameter_set(target)
     bw_target = target_set["body_weight"].value
+    only = {s: load_parameter_set(s)["body_weight"].value for s in SOURCE_SPECIES}
     out = []
     for fit in fits:
         result = fit if isinstance(fit, FitResult) else FitResult.from_json(Path(fit))
         bw_ref, _ = reference_body_weight(result)
-        only = {s: load_parameter_set(s)["body_weight"].value for s in SOURCE_SPECIES}
         for p in result.parameters:
             if p.scope != "shared" or is_nuisance(p.name):
                 continue
