@@ -379,19 +379,28 @@ def _priors(path: Path | None) -> dict[str, dict[str, float]] | None:
     return out
 
 
+_CSV_ONLY = {"--species": "species", "--free": "free", "--per-study": "per_study", "--per-arm": "per_arm",
+             "--scales": "scales", "--priors": "priors", "--initial": "initial", "--exclude": "exclude",
+             "--error-model": "error_model", "--sigma": "sigma", "--method": "method", "--multistart": "multistart",
+             "--profile": "profile", "--mcmc-steps": "mcmc_steps", "--seed": "seed"}
+"""Options of ``poi-ode fit`` that a fit config sets itself (option: argument name); ``--out`` applies to both."""
+
+_CONFIG_KEY = {"priors": "[priors.NAME]", "initial": "[initial]", "profile": "profiles"}
+"""Config keys whose name differs from the option's argument name."""
+
 def _fit(args) -> list[Path]:
     import warnings
 
     from .errors import PoiOdeWarning
     from .fitting.config import run_config, write_outputs
 
-    csv_only = {"--per-arm": args.per_arm, "--scales": args.scales, "--priors": args.priors,
-                "--initial": args.initial, "--exclude": args.exclude}
     if args.source.suffix == ".toml":
-        given = [k for k, v in csv_only.items() if v]
+        defaults = vars(_parser().parse_args(["fit", str(args.source)]))
+        given = [option for option, dest in _CSV_ONLY.items() if getattr(args, dest) != defaults[dest]]
         if given:
+            keys = ", ".join(_CONFIG_KEY.get(_CSV_ONLY[o], _CSV_ONLY[o]) for o in given)
             raise PoiOdeError(f"{', '.join(given)} apply to a dataset CSV; a fit config gives them as keys "
-                              "(per_arm, scales, [priors.NAME], [initial], exclude)")
+                              f"({keys}): edit the config or copy it")
         result = run_config(args.source, args.out)
         folder = args.out or args.source.parent / result.config["name"]
     else:

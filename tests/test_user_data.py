@@ -152,11 +152,14 @@ def test_cli_fit_option_errors_are_one_line(tmp_path, mouse, capsys, extra, mess
     assert message in err[-1], err
 
 
-def test_cli_fit_options_do_not_apply_to_a_config(tmp_path, capsys):
+@pytest.mark.parametrize("option", [["--scales", "FSH"], ["--free", "s_M"], ["--profile"], ["--sigma", "0.5"],
+                                    ["--species", "rat"], ["--multistart", "3"], ["--initial", "a=poi"]])
+def test_cli_fit_options_do_not_apply_to_a_config(tmp_path, capsys, option):
+    """A config sets these itself: the option is refused by name, never silently ignored."""
     config = tmp_path / "x.toml"
     config.write_text('name = "x"\nspecies = "mouse"\ndata = []\n', encoding="utf-8")
-    assert main(["fit", str(config), "--scales", "FSH"]) == 2
-    assert "--scales apply to a dataset CSV" in capsys.readouterr().err
+    assert main(["fit", str(config), *option]) == 2
+    assert f"{option[0]} apply to a dataset CSV" in capsys.readouterr().err
 
 
 def test_fit_exclude_is_a_library_argument(mouse):
