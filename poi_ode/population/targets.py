@@ -21,6 +21,7 @@ POPULATION_TARGET_COLUMNS = ("target", "value", "low", "high", "unit", "n", "rea
 """Columns of ``population_targets.csv``."""
 
 BASELINES = "evidence/clinical_baselines.csv"
+NATURAL_HISTORY = "evidence/natural_history.csv"
 REVIEW = "review/SCIENCE_REVIEW.md"
 
 
@@ -83,6 +84,18 @@ def build_population_targets(shared_dir: str | Path, out_path: str | Path | None
         out.append(dict(target=target, value=repr(frac), low="", high="", unit="1", n=str(n),
                         read_from=f"notes: '{matched}'", citation=row["citation"], file=BASELINES, line=row["_line"],
                         confidence=row["confidence"]))
+
+    pof = [r for r in _rows(shared / NATURAL_HISTORY) if r["study_id"] == "Sharief2018_POF"
+           and r["arm"] == "premature ovarian failure" and r["analyte"] == "FSH" and r["statistic"] == "mean"]
+    if len(pof) != 1 or pof[0]["spread_type"] != "SD":
+        raise ValueError(f"{NATURAL_HISTORY}: expected one Sharief2018_POF FSH mean with an SD, found {len(pof)}")
+    row = pof[0]
+    mean, sd, n = float(row["value"]), float(row["spread"]), int(row["n"])
+    half = 1.959963984540054 * sd / math.sqrt(n)
+    out.append(dict(target="pof_fsh_mean", value=row["value"], low=repr(mean - half), high=repr(mean + half),
+                    unit="IU/L", n=row["n"], read_from=f"mean {row['value']}, SD {row['spread']}, n {n} (unit printed "
+                    f"'{row['unit']}'); low-high: the mean's 95% interval, mean +/- 1.96 SD / sqrt(n)",
+                    citation=row["citation"], file=NATURAL_HISTORY, line=row["_line"], confidence=row["confidence"]))
 
     lines = (shared / REVIEW).read_text(encoding="utf-8").splitlines()
     hits = [(i, line) for i, line in enumerate(lines, start=1) if line.startswith("| Idiopathic POI in women")]

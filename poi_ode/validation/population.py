@@ -39,7 +39,7 @@ def _human(s: _Subject, targets: dict[str, dict]) -> list[Check]:
             normals = np.random.default_rng(2).standard_normal((WOMEN, 2))
             fsh = np.asarray(batch["FSH"][:, 0]) * np.exp(pop.fsh_sample_sd * normals[:, 0])
             amh = np.asarray(batch["AMH"][:, 0])
-            return {"fsh": np.quantile(fsh, [0.25, 0.5, 0.75]),
+            return {"fsh": np.quantile(fsh, [0.25, 0.5, 0.75]), "fsh_mean": float(fsh.mean()),
                     "amh_undetectable": float(ndtr((np.log(pop.amh_detection_limit) - np.log(amh))
                                                    / max(pop.amh_sample_sd, 1e-9)).mean()),
                     "afc_zero": float(np.exp(-np.asarray(batch["AFC"][:, 0])).mean())}
@@ -54,6 +54,21 @@ def _human(s: _Subject, targets: dict[str, dict]) -> list[Check]:
     r.add("baseline FSH of the virtual POI population", f"median FSH of {WOMEN} virtual women at baseline, one sample "
           "each (population sampling SD)", "within the published IQR (calibration target)", "IU/L", _source(fsh_t),
           fsh_median, published=fsh_t["value"], low=fsh_t["low"], high=fsh_t["high"])
+
+    pof_t = t["pof_fsh_mean"]
+
+    def fsh_mean():
+        x = baseline()["fsh_mean"]
+        outside = not pof_t["low"] <= fsh_t["value"] <= pof_t["high"]
+        return x, pof_t["low"] <= x <= pof_t["high"], (
+            f"the calibration target's median {fsh_t['value']:g} IU/L (row above, Yan 2020) lies "
+            + ("outside" if outside else "inside") + " this cohort's 95% interval"
+            + (": the two published cohorts conflict" if outside else ""))
+
+    r.add("baseline FSH against a second POI cohort", f"mean FSH of the same {WOMEN} virtual women, one sample each",
+          "within the published mean's 95% interval (mean +/- 1.96 SD / sqrt(n)); an independent cohort (premature "
+          "ovarian failure, n = 25), not a calibration target", "IU/L", _source(pof_t), fsh_mean,
+          published=pof_t["value"], low=pof_t["low"], high=pof_t["high"])
 
     for key, name, what in (("baseline_amh_undetectable", "amh_undetectable", "AMH below the detection limit"),
                             ("baseline_afc_zero", "afc_zero", "no antral follicle seen (Poisson count of the AFC)")):
