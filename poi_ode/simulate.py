@@ -5,7 +5,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, NoReturn, Sequence
 
 import numpy as np
 from scipy.integrate import ODEintWarning, odeint, solve_ivp
@@ -976,14 +976,24 @@ def _integrate(c, y0, t, p, method, rtol, atol, max_steps, model, stats) -> np.n
         stats["nfe"] += int(info["nfe"][-1]) if len(info["nfe"]) else 0
         stats["nje"] += int(info["nje"][-1]) if len(info["nje"]) else 0
         stats["segments"] += 1
-        if info["message"] != "Integration successful." or not np.all(np.isfinite(sol)):
+        finite = np.all(np.isfinite(sol), axis=1)
+        if not finite.all():  # odeint may report success while its states overflowed
+            bad = int(np.argmin(finite))
+            _fail(model, c, sol[bad - 1] if bad else y0, p, float(t[bad - 1] if bad else t[0]),
+                  f"non-finite states by day {float(t[bad]):.6g}")
+        if info["message"] != "Integration successful.":
+            # the day odeint reached; before a first step it may hold no value, or an uninitialised one
             reached = float(info["tcur"][-1]) if len(info["tcur"]) else float(t[0])
-            good = sol[np.all(np.isfinite(sol), axis=1)]
-            _fail(model, c, good[-1] if len(good) else y0, p, reached, info["message"])
+            if not np.isfinite(reached) or not t[0] <= reached <= t[-1]:
+                reached = float(t[0])
+            _fail(model, c, sol[-1] if len(sol) else y0, p, reached, info["message"])
         return sol
-    res = solve_ivp(
-        c.rhs, (t[0], t[-1]), y0, method=method, t_eval=t, args=(p,), jac=c.jac, rtol=rtol, atol=atol,
-    )
+    try:
+        res = solve_ivp(
+            c.rhs, (t[0], t[-1]), y0, method=method, t_eval=t, args=(p,), jac=c.jac, rtol=rtol, atol=atol,
+        )
+    except ValueError as exc:  # scipy's linear algebra refuses non-finite Jacobians or states
+        _fail(model, c, y0, p, float(t[0]), f"{method}: {exc}")
     stats["nfe"] += int(res.nfev)
     stats["nje"] += int(res.njev)
     stats["segments"] += 1
@@ -993,7 +1003,7 @@ def _integrate(c, y0, t, p, method, rtol, atol, max_steps, model, stats) -> np.n
     return res.y.T
 
 
-def _fail(model, c, y, p, t, message) -> None:
+def _fail(model, c, y, p, t, message) -> NoReturn:
     deriv = c.rhs(t, y, p)
     with np.errstate(divide="ignore", invalid="ignore"):
         speed = np.where(np.isfinite(deriv), np.abs(deriv) / np.maximum(np.abs(y), 1e-12), np.inf)

@@ -91,6 +91,15 @@ def test_solver_failure_names_time_and_state(human):
         po.simulate(human, [po.Dose(0, "cyclophosphamide", 100, "mg/kg")], t_end=100, max_steps=5)
 
 
+@pytest.mark.parametrize("method", ["LSODA", "BDF", "Radau", "auto"])
+def test_overflowing_states_fail_with_a_day_and_a_state(mouse, method):
+    """An initial FSH of 1e308 overflows the right-hand side: every solver reports it as a SimulationError with
+    the day and a state (odeint reported success on overflowed states; BDF and Radau raised scipy's ValueError)."""
+    with pytest.raises(po.SimulationError, match=r"solver failed at day 0: state '\w+'") as caught:
+        po.simulate(mouse, [], times=[0, 1, 2], method=method, initial={"FSH": 1e308})
+    assert "Integration successful" not in str(caught.value)
+
+
 def test_unknown_species():
     with pytest.raises(po.ParameterError, match="unknown species 'dragon'"):
         po.load_model("dragon")
