@@ -87,6 +87,12 @@ def test_arms_on_the_age_axis_are_refused_by_name(human, tmp_path):
         po.to_petab(human, data, tmp_path, free=["FSH_ref"])
 
 
+def test_an_evidence_calibration_is_refused_by_name(mouse, tmp_path):
+    """A fit config with [evidence] has no dataset (its data are pooled effects): a clear error, not AttributeError."""
+    with pytest.raises(po.PoiOdeError, match="got NoneType: PEtab v1 holds time courses"):
+        po.to_petab(mouse, None, tmp_path, free=["s_M"])
+
+
 # ------------------------------------------------------------------------------- import back
 def test_import_gives_back_the_observations(fitted, exported, imported):
     before, after = fitted[0].frame, imported.dataset.frame

@@ -32,13 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..data import DatasetError, Problem, analyte_name, to_float
+from ..data import Dataset, DatasetError, Problem, analyte_name, to_float
 from ..errors import PoiOdeError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from ..data import Dataset
     from ..dosing import Regimen
     from ..fitting.problem import FitProblem
     from ..fitting.result import FitResult
@@ -109,6 +108,10 @@ def to_petab(
     from ..units import conversion_factor
     from .sbml import _libsbml, add_dose_event, to_sbml
 
+    if not isinstance(data, Dataset):
+        raise PoiOdeError(f"to_petab needs a Dataset of measurements, got {type(data).__name__}: PEtab v1 holds time "
+                          "courses, so an evidence calibration (pooled effects; a fit config with [evidence]) has no "
+                          "PEtab form")
     if error_model not in ("lognormal", "additive"):
         raise PoiOdeError(f"PEtab v1 cannot express the {error_model!r} error model; use lognormal or additive")
     problem = FitProblem.build(model, data, free, error_model=error_model, sigma=sigma, regimens=regimens,
