@@ -99,3 +99,26 @@ def test_bundled_potencies_are_the_calibration_of_the_evidence(human, mouse, rat
     block = rat_text[rat_text.index("[parameters.kill_cyclophosphamide]"):]
     doubled = float(block.split("value = ", 1)[1].split("\n", 1)[0])
     assert doubled == pytest.approx(2 * rat.parameter_set["kill_cyclophosphamide"].value, rel=1e-3)
+
+
+def test_bundled_mouse_reserve_is_its_calibration_and_keeps_the_reference_state(mouse, rat):
+    """The mouse (and the rat, as mouse) carry what poi_ode.fitting.mouse_reserve computes from Gosden 1983's
+    near-exhaustion age; the calibration moves k_act and F_prim_start along their constant product, which leaves
+    the growing pools of the 8-week reference state untouched (checked against the set before the calibration:
+    3,000 follicles, k_act from the neutral-restraint formula)."""
+    from poi_ode.fitting.mouse_reserve import calibrate_mouse_reserve, exhaustion_age
+    from poi_ode.validation.targets import load_targets
+
+    values = calibrate_mouse_reserve()
+    models = {"mouse": mouse, "rat": rat}
+    for p in values:
+        (species,) = p.species
+        assert models[species].parameter_set[p.parameter].value == pytest.approx(p.value, rel=1e-6), p
+    target = load_targets()["mouse_exhaustion_age"]
+    assert target["low"] <= exhaustion_age(mouse) <= target["high"]
+    before = {"F_prim_start": 3000.0, "k_act": math.log(3000 / 300) / ((13.5 / 12 - 8 / 52.18) * 365.25)}
+    old, new = po.simulate(mouse, None, times=[0.0], params=before), po.simulate(mouse, None, times=[0.0])
+    assert exhaustion_age(mouse, before) < target["low"]
+    for name in ("F_pri", "F_sec", "AFC", "AMH", "FSH", "InhB", "ovulation_rate"):
+        assert new[name][0] == pytest.approx(old[name][0], rel=1e-6), name
+    assert new["F_prim"][0] == pytest.approx(values[1].value, rel=1e-9)

@@ -638,18 +638,22 @@ def _mouse(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
     t_ex = r.target("mouse_exhaustion_age")
 
     def exhaustion():
+        from ..fitting.mouse_reserve import exhaustion_months
+
         traj, ages = nh()
         pool = np.asarray(traj["F_prim"]) + _growing(traj)
         ref = s.reference_age()
         young = float(np.interp(ref, ages, pool))
-        x = _first_crossing(ages * MONTHS_PER_YEAR, pool, 0.1 * young, above=False)
+        x = exhaustion_months(ages, pool, ref)
         return x, _within(x, t_ex["low"], t_ex["high"]), (
             f"primordial + growing {young:.4g} at {ref * MONTHS_PER_YEAR:.3g} months, {at(pool, 13.5):.4g} at 13.5 "
             f"months")
 
     r.add("mouse reserve nearly exhausted at 13-14 months",
           "age at which primordial + growing follicles first fall below 10% of their count at the reference age "
-          "(8 weeks); 'nearly exhausted' read as 10%, this page's reading", "within the published age range",
+          "(8 weeks); 'nearly exhausted' read as 10%, this page's reading",
+          "within the published age range (calibration target of k_act and F_prim_start, "
+          "poi_ode.fitting.mouse_reserve)",
           "months", r.source("mouse_exhaustion_age"), exhaustion, low=t_ex["low"], high=t_ex["high"])
 
     t_pk = r.target("mouse_primary_peak_age")
