@@ -464,6 +464,14 @@ def write_potencies(potencies: list[Potency], folder: str | Path | None = None,
     return written
 
 
+def report_and_write(values: list[Potency], write: bool) -> None:  # pragma: no cover - a report for people
+    """Print calibrated values (the command-line entry of a calibration by code) and write them if asked."""
+    for p in values:
+        print(f"{p.parameter} ({', '.join(species_of(p))}) = {p.value:.6g} {p.unit}\n    {p.derivation}")
+    if write:
+        print("\n".join(write_potencies(values)))
+
+
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - a report for people
     import argparse
 
@@ -472,11 +480,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - a report 
     parser.add_argument("--evidence", default=str(Path("..") / "shared" / "evidence"),
                         help="evidence folder with the rat design sheets (default: ../shared/evidence)")
     args = parser.parse_args(argv)
-    potencies = rat_body_potencies(args.evidence) + calibrate_insult()
-    for p in potencies:
-        print(f"{p.parameter} = {p.value:.6g} {p.unit}\n    {p.derivation}")
-    if args.write:
-        print("\n".join(write_potencies(potencies)))
+    report_and_write(rat_body_potencies(args.evidence) + calibrate_insult(), args.write)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from .insult import Potency, write_potencies
+from .insult import Potency, report_and_write
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model.core import Model
@@ -135,12 +135,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - a report 
 
     parser = argparse.ArgumentParser(description="Calibrate the mouse reserve on its exhaustion age (issue 10).")
     parser.add_argument("--write", action="store_true", help="write the values into the bundled parameter files")
-    args = parser.parse_args(argv)
-    values = calibrate_mouse_reserve()
-    for p in values:
-        print(f"{p.parameter} ({', '.join(p.species)}) = {p.value:.6g} {p.unit}")
-    if args.write:
-        print("\n".join(write_potencies(values)))
+    report_and_write(calibrate_mouse_reserve(), parser.parse_args(argv).write)
 
 
 if __name__ == "__main__":  # pragma: no cover
