@@ -243,6 +243,8 @@ def iter_arms(dataset: Dataset) -> Iterable[tuple[tuple[str, str, str], "pd.Data
     """(study, arm, subject) groups in order of appearance; subject is "" for group data."""
     frame = dataset.frame
     subjects = frame["subject"].astype(str).str.strip() if "subject" in frame.columns else [""] * len(frame)
-    keys = list(dict.fromkeys(zip(frame["study_id"], frame["arm"], subjects)))
-    for key in keys:
-        yield key, frame[(frame["study_id"] == key[0]) & (frame["arm"] == key[1]) & (subjects == key[2])]
+    positions: dict[tuple[str, str, str], list[int]] = {}
+    for i, key in enumerate(zip(frame["study_id"].tolist(), frame["arm"].tolist(), list(subjects))):
+        positions.setdefault(key, []).append(i)
+    for key, rows in positions.items():  # (one pass over the rows, not one comparison of every row per arm)
+        yield key, frame.iloc[rows]

@@ -186,6 +186,8 @@ class FitProblem:
     n_engine_fallbacks: int = 0  # of which the compiled engine failed and LSODA's retry succeeded
     batch_fallbacks: list[str] = field(default_factory=list)
     """Why residuals were simulated arm by arm rather than in one batch (each reason once)."""
+    _last: dict[str, tuple] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The last prediction and analytic Jacobian, by their point and settings (see :meth:`_memo_key`)."""
 
     # ----------------------------------------------------------------------------- build
     @classmethod
@@ -429,8 +431,30 @@ class FitProblem:
             out[arm.label] = base.with_values(own) if own else base
         return out
 
+    def _memo_key(self, theta: np.ndarray) -> tuple:
+        """What a prediction or a Jacobian depends on besides the fixed problem: the point and the settings."""
+        return (np.asarray(theta, float).tobytes(), self.solver, self.batch, self.rtol, self.atol, self.max_steps,
+                self.sensitivity_rtol, self.sensitivity_atol)
+
     def predict(self, theta: np.ndarray, strict: bool = False) -> np.ndarray:
-        """Predicted value of every observation (standard units); NaN where a simulation failed."""
+        """Predicted value of every observation (standard units); NaN where a simulation failed.
+
+        The last prediction is kept: asked again at the same point (a fit evaluates its estimate
+        several times: the optimiser's last step, the chi-square, the result), it is returned
+        without simulating again (a prediction with a failed simulation is not kept, so its
+        failure is counted each time, as before).
+        """
+        key = self._memo_key(theta)
+        kept = self._last.get("predict")
+        if kept is not None and kept[0] == key:
+            return kept[1].copy()
+        failures = self.n_failures
+        pred = self._predict(theta, strict)
+        if self.n_failures == failures:
+            self._last["predict"] = (key, pred.copy())
+        return pred
+
+    def _predict(self, theta: np.ndarray, strict: bool) -> np.ndarray:
         psets = self.parameter_sets(theta)
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         pred = np.full(len(self.observed), np.nan)
@@ -709,10 +733,20 @@ class FitProblem:
         the caller falls back to finite differences. With ``solver`` "auto" or "rodas" the
         sensitivities are integrated by the compiled engine (where it builds), else by scipy.
         """
-        from ..sensitivity import forward
-
         if self.analytic_unavailable() is not None:
             return None
+        key = self._memo_key(theta)  # the last Jacobian is kept, as the last prediction (see predict)
+        kept = self._last.get("jacobian")
+        if kept is not None and kept[0] == key:
+            return kept[1].copy()
+        jac = self._jacobian(theta)
+        if jac is not None:
+            self._last["jacobian"] = (key, jac.copy())
+        return jac
+
+    def _jacobian(self, theta: np.ndarray) -> np.ndarray | None:
+        from ..sensitivity import forward
+
         psets = self.parameter_sets(theta)
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         n_obs = len(self.observed)
@@ -805,6 +839,7 @@ class FitProblem:
         """The problem without its model, which is rebuilt by name in the receiving process
         (the generated code does not pickle): for multistart starts on other processes."""
         state = self.__dict__.copy()
+        state["_last"] = {}  # (kept values: not worth sending)
         model = state.pop("model")
         state["_model_spec"] = _model_spec(model)
         return state
@@ -934,9 +969,11 @@ def _sigmas(frame, error_model: str, sigma: Mapping[str, "float | str"]) -> tupl
     value = frame["value_std"].to_numpy(float)
     out = np.empty(len(frame))
     source = []
-    means = frame.groupby("analyte")["value_std"].transform("mean").to_numpy(float)
+    means = (frame.groupby("analyte")["value_std"].transform("mean").to_numpy(float) if error_model == "additive"
+             else None)  # (the additive model's scale only)
+    analytes = frame["analyte"].tolist()
     for i in range(len(frame)):
-        analyte = frame["analyte"].iloc[i]
+        analyte = analytes[i]
         s = sigma.get(analyte, sigma.get("*"))
         if s == SPREAD and math.isfinite(spread[i]) and spread[i] > 0 and value[i] > 0:
             out[i] = spread[i] / value[i] if error_model == "lognormal" else spread[i]
@@ -951,6 +988,6 @@ def _sigmas(frame, error_model: str, sigma: Mapping[str, "float | str"]) -> tupl
         if s is None or s == SPREAD:
             raise ParameterError(f"row {int(frame['row'].iloc[i])}: {analyte} has no standard error and sigma "
                                  f"gives no number for it: add sigma[{analyte!r}] (or a '*' default)")
-        out[i] = s * max(means[i], 1e-12) if error_model == "additive" else s
+        out[i] = s * max(means[i], 1e-12) if means is not None else s
         source.append(f"assumed ({error_model}, sigma={s:g})")
     return out, source

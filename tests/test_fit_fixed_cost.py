@@ -1,0 +1,92 @@
+"""The fixed cost of ``fit`` cut without changing its result: ``least_squares`` straight through scipy
+(against the same run through ``lmfit.Minimizer``), the kept last prediction and Jacobian (against a
+fresh evaluation), the one-pass arm grouping of ``iter_arms`` (against a boolean mask per arm)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import poi_ode.fitting.minimise as minimise
+from poi_ode.data import iter_arms
+from poi_ode.data.synthetic import synthetic_dataset
+from poi_ode.fitting import fit
+from poi_ode.fitting.problem import FitProblem
+
+CY = "0:cyclophosphamide:120:mg/kg:intraperitoneal"
+ARMS = {"ctx": CY, "msc": f"{CY}; 14:msc:1e6:cells:intraovarian"}
+
+
+@pytest.fixture(scope="module")
+def data(mouse):
+    return synthetic_dataset(mouse, ARMS, [7, 14, 28], params={"s_M": 3e-6}, seed=3)
+
+
+def _without_wall_time(result) -> dict:
+    out = result.to_dict()
+    out.pop("wall_time_s")
+    return out
+
+
+@pytest.mark.parametrize("jacobian", ["analytic", "fd"])
+def test_least_squares_through_scipy_gives_the_lmfit_result(mouse, data, monkeypatch, jacobian):
+    """Every field of the result (estimate, covariance, chi2, evaluation counts, multistart runs with
+    their nfev and messages, observations) equal, bit for bit, to the run through lmfit."""
+    results = {}
+    for through_lmfit in (True, False):
+        monkeypatch.setattr(minimise, "_THROUGH_LMFIT", through_lmfit)
+        results[through_lmfit] = fit(mouse, data, ["s_M", "kill_cyclophosphamide"], jacobian=jacobian, multistart=2,
+                                     seed=1)
+    lm, direct = (_without_wall_time(results[k]) for k in (True, False))
+    assert lm["status"] == "converged" and lm["n_evaluations"] > 10
+    assert direct == lm
+
+
+def test_least_squares_aborts_after_max_nfev_as_lmfit_does(mouse, data, monkeypatch):
+    problems = {k: FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"]) for k in (True, False)}
+    out = {}
+    for through_lmfit, problem in problems.items():
+        monkeypatch.setattr(minimise, "_THROUGH_LMFIT", through_lmfit)
+        theta, result = minimise._minimise(problem, problem.initial_vector() + 0.3, "least_squares", 4, 0, "fd")
+        out[through_lmfit] = (theta.tolist(), result.success, result.message, result.nfev, problem.n_evaluations)
+    assert out[True][1] is False and out[True][2] == "Fit aborted: number of function evaluations > 4"
+    assert out[False] == out[True]
+
+
+def test_kept_prediction_and_jacobian_equal_fresh_ones(mouse, data):
+    problem = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"])
+    theta = problem.initial_vector() + 0.1
+    pred, jac = problem.predict(theta), problem.jacobian(theta)
+    runs = problem.n_simulations  # one per arm
+    again, jac_again = problem.predict(theta), problem.jacobian(theta)
+    assert problem.n_simulations == runs  # kept: not simulated again
+    np.testing.assert_array_equal(again, pred)
+    np.testing.assert_array_equal(jac_again, jac)
+    again[:] = 0.0  # a copy: the kept values cannot be changed through it
+    np.testing.assert_array_equal(problem.predict(theta), pred)
+    fresh = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"])
+    np.testing.assert_array_equal(fresh.predict(theta), pred)
+    np.testing.assert_array_equal(fresh.jacobian(theta), jac)
+    # another point, or other settings at the same point: evaluated again
+    problem.predict(theta + 0.01)
+    assert problem.n_simulations == 2 * runs
+    problem.rtol = 1e-6
+    looser = problem.predict(theta)
+    assert problem.n_simulations == 3 * runs and not np.array_equal(looser, pred)
+
+
+def test_a_failed_prediction_is_not_kept(mouse, data):
+    """Its failure is counted on every evaluation, as when nothing was kept."""
+    problem = FitProblem.build(mouse, data, ["kill_cyclophosphamide"])
+    problem.max_steps = 5
+    for k in (1, 2):
+        problem.predict(problem.initial_vector())
+        assert problem.n_failures == 2 * k  # both arms, each time
+
+
+def test_iter_arms_groups_the_rows_of_each_arm_in_order(mouse, data):
+    frame = data.frame
+    groups = list(iter_arms(data))
+    assert [key for key, _ in groups] == [("SYNTHETIC", "ctx", ""), ("SYNTHETIC", "msc", "")]
+    for (study, arm, _), rows in groups:
+        mask = (frame["study_id"] == study) & (frame["arm"] == arm)
+        assert rows.equals(frame[mask])
