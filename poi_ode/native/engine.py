@@ -431,7 +431,8 @@ class NativeModel:
         return ([Y[bounds[b]:bounds[b + 1]] for b in range(n_sim)], [O[bounds[b]:bounds[b + 1]] for b in range(n_sim)],
                 stat_dicts, fails)
 
-    def sensitivities(self, q, y0, S0, columns, pscale, times, rtol: float, atol, max_steps: int):
+    def sensitivities(self, q, y0, S0, columns, pscale, times, rtol: float, atol, max_steps: int,
+                      norm_columns: int | None = None):
         """Integrate states and forward sensitivities of an autonomous model from day 0 (no doses).
 
         Needs a library built with ``native_model(model, sensitivities=True)``.
@@ -445,6 +446,10 @@ class NativeModel:
             column c is controlled on ``pscale[c] * S[:, c]``, in state units.
         times : (n_out,) increasing output days (>= 0; a day 0 gets the initial values).
         rtol, atol, max_steps : as for :meth:`simulate` (``max_steps``: the whole run).
+        norm_columns : int, optional
+            Columns the error norm averages over (default and at least k): a caller that leaves out
+            columns it knows to stay exactly 0 gives their number here, and the steps (and values) are
+            those of the run with them (each would add 0 to the norm's sum).
 
         Returns
         -------
@@ -467,9 +472,9 @@ class NativeModel:
         stats = np.zeros(len(_STATS), dtype=np.int64)
         t_fail = np.full(1, np.nan)
         status = self.library.poi_sensitivities(
-            q.ctypes.data, y.ctypes.data, S.ctypes.data, k, col.ctypes.data, scale.ctypes.data, t_out.size,
-            t_out.ctypes.data, Y.ctypes.data, S_out.ctypes.data, rtol, atol_v.ctypes.data, max_steps,
-            stats.ctypes.data, t_fail.ctypes.data)
+            q.ctypes.data, y.ctypes.data, S.ctypes.data, k, max(k, int(norm_columns or 0)), col.ctypes.data,
+            scale.ctypes.data, t_out.size, t_out.ctypes.data, Y.ctypes.data, S_out.ctypes.data, rtol,
+            atol_v.ctypes.data, max_steps, stats.ctypes.data, t_fail.ctypes.data)
         if status < 0:
             raise MemoryError("the compiled engine could not allocate its workspace")
         return Y, S_out.transpose(0, 2, 1), dict(zip(_STATS, stats.tolist())), (float(t_fail[0]) if status else None)
@@ -505,8 +510,8 @@ def native_model(model: "Model", defines: tuple[str, ...] = (), sensitivities: b
                                             vp, vp, i]
     library.poi_simulate_ragged.restype = i
     if sensitivities:
-        library.poi_sensitivities.argtypes = [vp, vp, vp, i, vp, vp, i, vp, vp, vp, ctypes.c_double, vp, ctypes.c_long,
-                                              vp, vp]
+        library.poi_sensitivities.argtypes = [vp, vp, vp, i, i, vp, vp, i, vp, vp, vp, ctypes.c_double, vp,
+                                              ctypes.c_long, vp, vp]
         library.poi_sensitivities.restype = i
     n, nq = library.poi_n_states(), library.poi_n_q()
     if n != len(model.states):
