@@ -90,3 +90,34 @@ def test_iter_arms_groups_the_rows_of_each_arm_in_order(mouse, data):
     for (study, arm, _), rows in groups:
         mask = (frame["study_id"] == study) & (frame["arm"] == arm)
         assert rows.equals(frame[mask])
+
+
+def test_vector_of_a_changed_set_equals_the_full_conversion(mouse):
+    """A set from with_values takes its root's checked vector with the changed entries converted: the
+    numbers of converting every parameter of the set (the reference), also for chains of changes, a value
+    given with a unit, and a change of a parameter the model does not use."""
+    from poi_ode.parameters import ParameterSet
+
+    base = mouse.require_parameter_set()
+    first = base.with_values({"s_M": 2e-6, "kill_cyclophosphamide": (50.0, "kg/g")})
+    second = first.with_values({"p_protect": 0.3}).with_values({"s_M": 4e-6})
+    for pset in (first, second):
+        reference = [pset[d.name].in_unit(d.unit) for d in mouse.parameters]
+        np.testing.assert_array_equal(pset.vector(mouse), reference)
+        rebuilt = ParameterSet(pset.species, pset.description, dict(pset.parameters), dict(pset.info))
+        np.testing.assert_array_equal(rebuilt.vector(mouse), reference)  # (checked and converted in full)
+    assert second.vector(mouse)[mouse.parameter_names.index("s_M")] == 4e-6
+    vec = second.vector(mouse)
+    vec[:] = 0.0  # a copy
+    assert second.vector(mouse)[mouse.parameter_names.index("p_protect")] == 0.3
+    extra = ParameterSet(base.species, base.description, {**base.parameters, "unused": base["s_M"]}, dict(base.info))
+    np.testing.assert_array_equal(extra.with_values({"unused": 1e-6}).vector(mouse), base.vector(mouse))
+
+
+def test_clean_is_json_safe_as_before():
+    from poi_ode.fitting.result import _clean
+
+    value = {"a": [1.0, float("nan"), np.float64(2.5), np.int64(3), np.bool_(True), True, 4, None, "x"],
+             1: (np.array([1.0, np.inf]), {"b": float("-inf")})}
+    assert _clean(value) == {"a": [1.0, None, 2.5, 3, True, True, 4, None, "x"], "1": [[1.0, None], {"b": None}]}
+    assert type(_clean(np.float64(2.5))) is float and type(_clean(np.int64(3))) is int

@@ -306,10 +306,12 @@ class FitProblem:
         references = frame["reference_arm"] if "reference_arm" in frame.columns else [""] * len(frame)
         notes: list[str] = []
         prepared = {}
+        on_age_axis: dict[tuple[str, str, str], bool] = {}
         for (study, arm, subject), rows in grouped_units:
             regimen = arm_regimens[(study, arm, subject)]
             age = rows["age_years"].iloc[0]
-            if is_age_axis(rows):  # cross-sectional by age: one untreated course from the start age
+            on_age_axis[(study, arm, subject)] = is_age_axis(rows)
+            if on_age_axis[(study, arm, subject)]:  # cross-sectional by age: one untreated course from the start age
                 if len(regimen) or arm_initial[(study, arm, subject)] != "healthy":
                     raise PoiOdeError(f"{study}/{arm}: an arm on the age axis is the untreated natural history; "
                                       "it takes no regimen and no initial state")
@@ -336,7 +338,7 @@ class FitProblem:
                 if key not in prepared:
                     raise PoiOdeError(f"row {row}, column reference_arm: arm {study}/{ref} is not an arm of the "
                                       "data with group values (individual data cannot be a reference)")
-                if is_age_axis(rows) or is_age_axis(prepared[key][0]):
+                if on_age_axis[(study, arm, subject)] or on_age_axis[key]:
                     raise PoiOdeError(f"row {row}, column reference_arm: relative values need both arms on the "
                                       "day axis")
                 t_ref = float(_sample_times(rows["time_days"].iloc[k:k + 1], prepared[key][1])[0])
@@ -371,7 +373,7 @@ class FitProblem:
             arms.append(
                 Arm(study, arm, regimen, arm_initial[(study, arm, subject)], _age_or_none(age), idx, times,
                     inverse, [o.variable for o in obs], np.array([o.factor for o in obs]), scale_keys, subject,
-                    is_age_axis(rows), extra_variables=sorted({v for _, v in extra}))
+                    on_age_axis[(study, arm, subject)], extra_variables=sorted({v for _, v in extra}))
             )
         label_of = {(a.study, a.arm, a.subject): a for a in arms}
         for a in arms:
@@ -680,10 +682,11 @@ class FitProblem:
         z = (y - mu) / sig
         cens = self.censored[ok]
         r = z.copy()
-        below, above = cens == -1, cens == 1
-        # censored: -2 log P(Y < L) = -2 log Phi((L - mu)/sigma) as a residual (Beal's M3)
-        r[below] = np.sqrt(np.maximum(-2.0 * log_ndtr(z[below]), 0.0))
-        r[above] = np.sqrt(np.maximum(-2.0 * log_ndtr(-z[above]), 0.0))
+        if cens.any():
+            below, above = cens == -1, cens == 1
+            # censored: -2 log P(Y < L) = -2 log Phi((L - mu)/sigma) as a residual (Beal's M3)
+            r[below] = np.sqrt(np.maximum(-2.0 * log_ndtr(z[below]), 0.0))
+            r[above] = np.sqrt(np.maximum(-2.0 * log_ndtr(-z[above]), 0.0))
         res[ok] = r
         res[failed] = PENALTY
         res = res[self.used]

@@ -413,7 +413,7 @@ class NativeModel:
         sizes = np.array([g.size for g in grids], dtype=np.int32)
         out_start = np.ascontiguousarray(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32))
         t_out = np.ascontiguousarray(np.concatenate(grids))
-        atol_v = np.ascontiguousarray(np.broadcast_to(np.asarray(atol, float), (n,)))
+        atol_v = _atol_vector(atol, n)
         Y = np.empty((t_out.size, n))
         O = np.full((t_out.size, self.n_outputs), np.nan)
         stats = np.zeros((n_sim, len(_STATS)), dtype=np.int64)
@@ -465,7 +465,7 @@ class NativeModel:
         S = np.ascontiguousarray(np.asarray(S0, float).reshape(n, k).T).copy()  # column c contiguous
         scale = np.ascontiguousarray(pscale, dtype=float)
         t_out = np.ascontiguousarray(times, dtype=float)
-        atol_v = np.ascontiguousarray(np.broadcast_to(np.asarray(atol, float), (n,)))
+        atol_v = _atol_vector(atol, n)
         q = np.ascontiguousarray(q, dtype=float)
         Y = np.full((t_out.size, n), np.nan)
         S_out = np.full((t_out.size, k, n), np.nan)
@@ -478,6 +478,13 @@ class NativeModel:
         if status < 0:
             raise MemoryError("the compiled engine could not allocate its workspace")
         return Y, S_out.transpose(0, 2, 1), dict(zip(_STATS, stats.tolist())), (float(t_fail[0]) if status else None)
+
+
+def _atol_vector(atol, n: int) -> np.ndarray:
+    """Absolute tolerance per state (a scalar for all, or one per state), contiguous."""
+    if np.ndim(atol) == 0:
+        return np.full(n, float(atol))
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(atol, float), (n,)))
 
 
 def native_model(model: "Model", defines: tuple[str, ...] = (), sensitivities: bool = False) -> NativeModel:

@@ -260,16 +260,19 @@ def forward(
     # so the Newton matrix (J on every diagonal block; d(JS)/dy left out) is banded: its
     # factorisation grows linearly with the number of parameters. Entry (i, j) of block b goes
     # to row i - j + n - 1, column b n + j of LSODA's packed band storage.
-    i, j = np.divmod(np.arange(n * n), n)
-    packed_rows = np.tile(i - j + n - 1, k + 1)
-    packed_cols = (j[None, :] + n * np.arange(k + 1)[:, None]).ravel()
 
     def rhs(t, z):
         y = z[:n]
         dS = c.jac(t, y, q) @ z[n:].reshape(k, n).T + c.dfdp(t, y, q)[:, cols]
         return np.concatenate([c.rhs(t, y, q), dS.T.ravel()])
 
+    packed_at: list[np.ndarray] = []  # (rows, columns) of the band storage, on the scipy path's first use
+
     def jac(t, z):
+        if not packed_at:
+            i, j = np.divmod(np.arange(n * n), n)
+            packed_at.extend([np.tile(i - j + n - 1, k + 1), (j[None, :] + n * np.arange(k + 1)[:, None]).ravel()])
+        packed_rows, packed_cols = packed_at
         packed = np.zeros((2 * n - 1, n * (k + 1)))
         packed[packed_rows, packed_cols] = np.tile(c.jac(t, z[:n], q).ravel(), k + 1)
         return packed
