@@ -121,3 +121,23 @@ def test_clean_is_json_safe_as_before():
              1: (np.array([1.0, np.inf]), {"b": float("-inf")})}
     assert _clean(value) == {"a": [1.0, None, 2.5, 3, True, True, 4, None, "x"], "1": [[1.0, None], {"b": None}]}
     assert type(_clean(np.float64(2.5))) is float and type(_clean(np.int64(3))) is int
+
+
+def test_is_age_axis_compares_plain_strings_as_pandas_does():
+    import pandas as pd
+
+    from poi_ode.data import is_age_axis
+
+    for axis in (["age", "age"], ["age", "day"], ["day"], ["age", None], [None, None]):
+        rows = pd.DataFrame({"axis": pd.Series(axis, dtype=object), "time_days": 1.0, "age_years": 30.0})
+        assert is_age_axis(rows) == bool((rows["axis"] == "age").all()), axis
+
+
+def test_iter_arms_strips_subjects_as_before(mouse, data):
+    frame = data.frame.copy()
+    frame["subject"] = [" s1 ", "s1", "s2"] + ["s2"] * (len(frame) - 3)
+    from poi_ode.data import Dataset
+
+    keys = [key for key, _ in iter_arms(Dataset(frame, "subjects", {}))]
+    expected = list(dict.fromkeys(zip(frame["study_id"], frame["arm"], frame["subject"].astype(str).str.strip())))
+    assert keys == expected

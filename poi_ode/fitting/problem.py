@@ -187,6 +187,7 @@ class FitProblem:
     batch_fallbacks: list[str] = field(default_factory=list)
     """Why residuals were simulated arm by arm rather than in one batch (each reason once)."""
     _last: dict[str, tuple] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _grids: dict[bytes, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
     """The last prediction and analytic Jacobian, by their point and settings (see :meth:`_memo_key`)."""
 
     # ----------------------------------------------------------------------------- build
@@ -581,7 +582,10 @@ class FitProblem:
                     initial = self._first_observation_state(arm, pset)
                 y_start = initial_state(model, initial, pset, arm.age)
                 times = arm.times
-                grid = output_times(None, times if times[-1] > 0 else np.array([0.0, 1e-9]))
+                key = times.tobytes()  # the output grid of these days, checked once per problem
+                grid = self._grids.get(key)
+                if grid is None:
+                    grid = self._grids[key] = output_times(None, times if times[-1] > 0 else np.array([0.0, 1e-9]))
                 pset = resolve_parameters(model, pset)
                 p = pset.vector(model)
                 resolved = arm.regimen.resolve(model, p)
