@@ -141,3 +141,19 @@ def test_iter_arms_strips_subjects_as_before(mouse, data):
     keys = [key for key, _ in iter_arms(Dataset(frame, "subjects", {}))]
     expected = list(dict.fromkeys(zip(frame["study_id"], frame["arm"], frame["subject"].astype(str).str.strip())))
     assert keys == expected
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+def test_float64_check_raises_lmfits_error():
+    from lmfit.minimizer import coerce_float64
+
+    for bad in (np.array([1.0, np.nan]), np.array([[np.inf]]), np.array([1e308, 1e308])):
+        with pytest.raises(ValueError) as ours:
+            minimise._float64(bad)
+        with pytest.raises(ValueError) as theirs:
+            coerce_float64(bad, nan_policy="raise")
+        assert str(ours.value) == str(theirs.value)
+    good = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(minimise._float64(good), coerce_float64(good, nan_policy="raise"))
+    np.testing.assert_array_equal(minimise._float64(good, ravel=False),
+                                  coerce_float64(good, nan_policy="raise", ravel=False))

@@ -426,8 +426,9 @@ def _observation_table(problem: FitProblem, pred: np.ndarray, res: np.ndarray):
             unit_of[int(i)] = (arm, float(arm.times[arm.time_index[k]]))
     rows = []
     n = len(frame)
-    col = {c: frame[c].tolist() for c in ("row", "study_id", "arm", "subject", "time_days", "age_years", "analyte",
-                                          "unit_std", "censored", "axis", "reference_arm") if c in frame.columns}
+    names = [c for c in ("row", "study_id", "arm", "subject", "time_days", "age_years", "analyte", "unit_std",
+                         "censored", "axis", "reference_arm") if c in frame.columns]
+    col = dict(zip(names, frame[names].to_numpy(dtype=object).T.tolist()))  # (each value goes through str/float/int)
     axis = col.get("axis", [None] * n)
     for i in range(n):
         arm, sim_time = unit_of[i]

@@ -78,7 +78,6 @@ def _least_squares(problem: FitProblem, start: np.ndarray, max_nfev: int, analyt
     """
     from types import SimpleNamespace
 
-    from lmfit.minimizer import coerce_float64
     from scipy.optimize import least_squares
 
     lo, hi = problem.bounds()
@@ -94,7 +93,7 @@ def _least_squares(problem: FitProblem, start: np.ndarray, max_nfev: int, analyt
         last[0] = values(x)
         if calls[0] > max_nfev:
             raise _Abort
-        return coerce_float64(problem.residuals(last[0]), nan_policy="raise")
+        return _float64(problem.residuals(last[0]))
 
     kws: dict[str, Any] = dict(method="trf", ftol=1e-8, xtol=1e-8, gtol=1e-8, x_scale=1.0, loss="linear",
                                f_scale=1.0, max_nfev=2 * max_nfev, verbose=0)
@@ -103,8 +102,7 @@ def _least_squares(problem: FitProblem, start: np.ndarray, max_nfev: int, analyt
 
         def jac(x: np.ndarray) -> np.ndarray:
             theta = values(x)
-            return coerce_float64(analytic({k: SimpleNamespace(value=float(t)) for k, t in zip(keys, theta)}),
-                                  nan_policy="raise", ravel=False)
+            return _float64(analytic({k: SimpleNamespace(value=float(t)) for k, t in zip(keys, theta)}), ravel=False)
 
         kws["jac"] = jac
     try:
@@ -114,10 +112,23 @@ def _least_squares(problem: FitProblem, start: np.ndarray, max_nfev: int, analyt
         return last[0], SimpleNamespace(success=False, x=last[0], nfev=max_nfev,
                                         message=f"Fit aborted: number of function evaluations > {max_nfev}")
     theta = values(ret.x)
-    coerce_float64(problem.residuals(theta), nan_policy="raise")  # lmfit's final evaluation, at the estimate
+    _float64(problem.residuals(theta))  # lmfit's final evaluation, at the estimate
     return theta, SimpleNamespace(success=bool(ret.success), message=str(ret.message), nfev=calls[0], x=theta)
 
 
 def _chi2(problem: FitProblem, theta: np.ndarray) -> float:
     r = problem.residuals(theta)
     return float(r @ r)
+
+
+def _float64(values: Any, ravel: bool = True) -> np.ndarray:
+    """``lmfit.minimizer.coerce_float64(values, nan_policy="raise", ravel=ravel)`` for the real arrays of a fit
+    problem: the float64 array, or lmfit's ValueError if its sum is not finite (a NaN or an infinity)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if ravel:
+        arr = arr.ravel()
+    if np.isfinite(arr.sum()):
+        return arr
+    from lmfit.minimizer import coerce_float64
+
+    return coerce_float64(values, nan_policy="raise", ravel=ravel)
