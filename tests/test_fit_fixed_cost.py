@@ -52,6 +52,19 @@ def test_least_squares_aborts_after_max_nfev_as_lmfit_does(mouse, data, monkeypa
     assert out[False] == out[True]
 
 
+@pytest.mark.parametrize("jacobian", ["analytic", "fd"])
+def test_least_squares_run_record_carries_lmfits_counts(mouse, data, monkeypatch, jacobian):
+    """What callers read of a run (the benchmarks read njev): the same as lmfit's result."""
+    out = {}
+    for through_lmfit in (True, False):
+        monkeypatch.setattr(minimise, "_THROUGH_LMFIT", through_lmfit)
+        problem = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"])
+        _, result = minimise._minimise(problem, problem.initial_vector(), "least_squares", 2000, 0, jacobian)
+        out[through_lmfit] = {k: getattr(result, k) for k in ("success", "message", "nfev", "njev", "status",
+                                                               "least_squares_nfev")}
+    assert out[True]["njev"] > 0 and out[False] == out[True]
+
+
 def test_kept_prediction_and_jacobian_equal_fresh_ones(mouse, data):
     problem = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"])
     theta = problem.initial_vector() + 0.1

@@ -74,7 +74,9 @@ def _least_squares(problem: FitProblem, start: np.ndarray, max_nfev: int, analyt
     theta : ndarray
         The estimate (internal scale).
     out : SimpleNamespace
-        ``success``, ``message``, ``nfev`` (lmfit's count: residual evaluations of the run) and ``x``.
+        ``success``, ``message``, ``nfev`` (lmfit's count: residual evaluations of the run), ``x``, and as
+        lmfit copies them from scipy's result, ``njev``, ``status`` and ``least_squares_nfev`` (not after an
+        abort, as with lmfit).
     """
     from types import SimpleNamespace
 
@@ -113,7 +115,8 @@ def _least_squares(problem: FitProblem, start: np.ndarray, max_nfev: int, analyt
                                         message=f"Fit aborted: number of function evaluations > {max_nfev}")
     theta = values(ret.x)
     _float64(problem.residuals(theta))  # lmfit's final evaluation, at the estimate
-    return theta, SimpleNamespace(success=bool(ret.success), message=str(ret.message), nfev=calls[0], x=theta)
+    return theta, SimpleNamespace(success=bool(ret.success), message=str(ret.message), nfev=calls[0], x=theta,
+                                  njev=ret.njev, status=ret.status, least_squares_nfev=ret.nfev)
 
 
 def _chi2(problem: FitProblem, theta: np.ndarray) -> float:
