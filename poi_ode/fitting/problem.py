@@ -594,7 +594,8 @@ class FitProblem:
                 if late:
                     raise DosingError(f"dose of {late[0].dose.agent!r} at day {late[0].dose.time:g} is after the "
                                       f"end of the simulation (day {grid[-1]:g})")
-                y0 = initial_state(model, y_start, pset)  # the checks simulate() makes of a given state
+                # the checks simulate() makes of a given state (a mapping or an array was checked just above)
+                y0 = initial_state(model, y_start, pset) if isinstance(initial, str) else y_start
             except PoiOdeError as exc:
                 results[b] = exc
                 continue
@@ -828,7 +829,7 @@ class FitProblem:
             z = (y - mu) / sig
             dz = -dmu / sig[:, None]
         jac = dz.copy()
-        for code, sign in ((-1, 1.0), (1, -1.0)):
+        for code, sign in ((-1, 1.0), (1, -1.0)) if self.censored.any() else ():
             idx = self.censored == code
             if idx.any():
                 zz = sign * z[idx]
