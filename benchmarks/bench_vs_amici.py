@@ -47,7 +47,7 @@ AMICI and pyPESTO are optional (``pip install poi_ode[amici]``, best in a separa
 environment); without them this script says so and exits 0. CI never runs it.
 
     python benchmarks/bench_vs_amici.py [--repeats 3] [--large-repeats 1] [--cases a,b,c]
-                                        [--json benchmarks/bench_vs_amici.json] [--workdir DIR]
+                                        [--json benchmarks/bench_vs_amici.json [--update]] [--workdir DIR]
 """
 from __future__ import annotations
 
@@ -442,6 +442,9 @@ def main() -> int:
                         help="timed rounds for case c (default: --repeats; one round takes about 10 minutes here)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the shared starts (default: 0)")
     parser.add_argument("--json", default=None, help="write the report as JSON to this path")
+    parser.add_argument("--update", action="store_true",
+                        help="with --json: replace only the cases run in an existing report, keep the others (each "
+                             "case records when and with which command it was measured)")
     parser.add_argument("--workdir", default=None, help="folder for the PEtab files and AMICI builds (default: a "
                                                         "temporary folder, removed after)")
     args = parser.parse_args()
@@ -469,12 +472,19 @@ def main() -> int:
 
     import poi_ode as po
 
+    earlier: list[dict] = []
+    if args.json and args.update and os.path.exists(args.json):
+        with open(args.json, encoding="utf-8") as fh:
+            earlier = json.load(fh).get("cases", [])
+
     def write(reports: list[dict]) -> None:  # after every case, so that a long run keeps what it measured
         if not args.json:
             return
+        run = {r["key"] for r in reports}
+        cases = sorted([c for c in earlier if c["key"] not in run] + reports, key=lambda c: c["key"])
         report = {
             "benchmark": "calibration: poi_ode vs pyPESTO + AMICI on the same PEtab problems", "repeats": args.repeats,
-            "starts": STARTS, "seed": args.seed, "tolerance": TOLERANCE, "cases": reports,
+            "starts": STARTS, "seed": args.seed, "tolerance": TOLERANCE, "cases": cases,
             "settings": {
                 "poi_ode": "po.fit(method='least_squares'); (jacobian, executor) variants per task: "
                            + "; ".join(f"{t}: {', '.join(f'{j}/{e}' for j, e in v)}" for t, v in VARIANTS.items())
@@ -499,6 +509,8 @@ def main() -> int:
             print(f"case {k}: {case['name']}: {case['description']}", flush=True)
             repeats = args.large_repeats if k == "c" and args.large_repeats else args.repeats
             reports.append(run_case(case, repeats, args.seed, workdir))
+            reports[-1]["measured"] = {"utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                       "command": "python benchmarks/bench_vs_amici.py " + " ".join(sys.argv[1:])}
             write(reports)
     finally:
         if not args.workdir:

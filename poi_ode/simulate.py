@@ -203,11 +203,19 @@ def frozen_and_sinks(model: "Model") -> tuple[np.ndarray, np.ndarray]:
     the non-renewing primordial reserve, whose only possible inflow is the rescue of follicles hit
     by chemotherapy) and of pure sinks (start at 0)."""
     c = model.compiled
-    frozen = np.array(c.no_inflow) | np.array(c.clocks)
     reserve = reserve_state(model.parameter_set) if model.parameter_set is not None else "F_prim"
-    if reserve in model.index:
-        frozen[model.index[reserve]] = True
-    return frozen, np.array(c.sinks)
+    key = (c.key, reserve)
+    if key not in _FROZEN_AND_SINKS:  # (read-only: shared by every caller)
+        frozen = np.array(c.no_inflow) | np.array(c.clocks)
+        if reserve in model.index:
+            frozen[model.index[reserve]] = True
+        sinks = np.array(c.sinks)
+        frozen.flags.writeable = sinks.flags.writeable = False
+        _FROZEN_AND_SINKS[key] = (frozen, sinks)
+    return _FROZEN_AND_SINKS[key]
+
+
+_FROZEN_AND_SINKS: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
 
 def steady_state(

@@ -148,3 +148,30 @@ def test_age_axis_arms_share_one_sensitivity_run_and_match_differences(human, mo
     reference = finite_difference_jacobian(problem, theta, step=1e-5)
     assert np.abs(reference[:, 1:]).max() > 0.1  # FSH_castrate and k_act are seen (AMH_ref is not: no AMH here)
     assert _relative_gap(analytic, reference, floor=1e-3) < 1e-4  # floor: for the zero column (noise ~1e-9)
+
+
+@pytest.mark.parametrize("initial", ["healthy", "poi"])
+def test_columns_that_stay_zero_are_left_out_with_the_same_values(mouse, monkeypatch, initial):
+    """Cyclophosphamide alone: the busulfan, exosome and MSC parameters cannot move any state (their
+    drugs, vesicles and cells stay 0), so their columns are not integrated; every value equals that of the
+    run integrating all columns (the error norm still counts them: the same steps), and the columns left
+    out are exactly 0 there too."""
+    import poi_ode.sensitivity.local as local
+
+    regimen = [po.Dose(0, "cyclophosphamide", 120, "mg/kg", "intraperitoneal")]
+    names = ["s_M", "kill_busulfan", "s_X", "kill_cyclophosphamide", "t_half_AMH", "k_act"]
+    model = mouse
+    pruned = forward(model, regimen, TIMES, parameters=names, initial=initial)
+    y0 = po.initial_state(model, initial)
+    cols = np.array([model.parameter_names.index(n) for n in names])
+    resolved = po.Regimen(regimen).resolve(model, model.require_parameter_set().vector(model))
+    moving = local.moving_columns(model, cols, y0, np.zeros((len(y0), len(names))), resolved)
+    left_out = sorted(set(range(len(names))) - set(moving.tolist()))
+    assert [names[c] for c in left_out] == ["s_M", "kill_busulfan", "s_X"]
+    monkeypatch.setattr(local, "moving_columns", lambda model, cols, *args: np.arange(len(cols)))
+    full = forward(model, regimen, TIMES, parameters=names, initial=initial)
+    np.testing.assert_array_equal(pruned.states, full.states)
+    np.testing.assert_array_equal(pruned.S, full.S)
+    np.testing.assert_array_equal(pruned.S_outputs, full.S_outputs)
+    assert np.all(full.S[:, :, left_out] == 0.0)
+    assert np.any(full.S[:, :, [c for c in range(len(names)) if c not in left_out]] != 0.0)

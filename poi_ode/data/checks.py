@@ -298,6 +298,9 @@ def is_age_axis(rows: "pd.DataFrame") -> bool:
     if len(rows) == 0:
         return False
     if "axis" in rows.columns:
+        axis = rows["axis"].tolist()
+        if all(type(a) is str for a in axis):  # (the harmonised column: plain strings, compared here in Python)
+            return all(a == "age" for a in axis)
         return bool((rows["axis"] == "age").all())
     if "age_years" not in rows.columns:
         return False

@@ -242,7 +242,10 @@ def provenance_columns(dataset: Dataset) -> list[str]:
 def iter_arms(dataset: Dataset) -> Iterable[tuple[tuple[str, str, str], "pd.DataFrame"]]:
     """(study, arm, subject) groups in order of appearance; subject is "" for group data."""
     frame = dataset.frame
-    subjects = frame["subject"].astype(str).str.strip() if "subject" in frame.columns else [""] * len(frame)
-    keys = list(dict.fromkeys(zip(frame["study_id"], frame["arm"], subjects)))
-    for key in keys:
-        yield key, frame[(frame["study_id"] == key[0]) & (frame["arm"] == key[1]) & (subjects == key[2])]
+    subjects = ([str(s).strip() for s in frame["subject"].tolist()] if "subject" in frame.columns
+                else [""] * len(frame))  # (as astype(str).str.strip(), without a pandas string operation)
+    positions: dict[tuple[str, str, str], list[int]] = {}
+    for i, key in enumerate(zip(frame["study_id"].tolist(), frame["arm"].tolist(), list(subjects))):
+        positions.setdefault(key, []).append(i)
+    for key, rows in positions.items():  # (one pass over the rows, not one comparison of every row per arm)
+        yield key, frame.iloc[rows]

@@ -425,19 +425,24 @@ def _observation_table(problem: FitProblem, pred: np.ndarray, res: np.ndarray):
         for k, i in enumerate(arm.rows):
             unit_of[int(i)] = (arm, float(arm.times[arm.time_index[k]]))
     rows = []
-    for i in range(len(frame)):
+    n = len(frame)
+    names = [c for c in ("row", "study_id", "arm", "subject", "time_days", "age_years", "analyte", "unit_std",
+                         "censored", "axis", "reference_arm") if c in frame.columns]
+    col = dict(zip(names, frame[names].to_numpy(dtype=object).T.tolist()))  # (each value goes through str/float/int)
+    axis = col.get("axis", [None] * n)
+    for i in range(n):
         arm, sim_time = unit_of[i]
-        on_age_axis = frame["axis"].iloc[i] == "age" if "axis" in frame.columns else False
+        on_age_axis = axis[i] == "age"
         rows.append(dict(
-            row=int(frame["row"].iloc[i]), study=str(frame["study_id"].iloc[i]), arm=str(frame["arm"].iloc[i]),
-            subject=arm.subject, individual=str(frame["subject"].iloc[i]).strip(),
-            time_days=sim_time if on_age_axis else float(frame["time_days"].iloc[i]),
-            age_years=float(frame["age_years"].iloc[i]) if on_age_axis else None,
-            analyte=str(frame["analyte"].iloc[i]),
-            unit=str(frame["unit_std"].iloc[i]), observed=float(problem.observed[i]), predicted=float(pred[i]),
+            row=int(col["row"][i]), study=str(col["study_id"][i]), arm=str(col["arm"][i]),
+            subject=arm.subject, individual=str(col["subject"][i]).strip(),
+            time_days=sim_time if on_age_axis else float(col["time_days"][i]),
+            age_years=float(col["age_years"][i]) if on_age_axis else None,
+            analyte=str(col["analyte"][i]),
+            unit=str(col["unit_std"][i]), observed=float(problem.observed[i]), predicted=float(pred[i]),
             sigma=float(problem.sigma[i]), sigma_source=problem.sigma_source[i],
-            censored=str(frame["censored"].iloc[i]), used=bool(problem.used[i]), residual=float(residual[i]),
-            reference_arm=str(frame["reference_arm"].iloc[i]) if "reference_arm" in frame.columns else "",
+            censored=str(col["censored"][i]), used=bool(problem.used[i]), residual=float(residual[i]),
+            reference_arm=str(col["reference_arm"][i]) if "reference_arm" in col else "",
         ))
     gof = []
     for (study, analyte), idx in _groups(rows):

@@ -186,6 +186,9 @@ class FitProblem:
     n_engine_fallbacks: int = 0  # of which the compiled engine failed and LSODA's retry succeeded
     batch_fallbacks: list[str] = field(default_factory=list)
     """Why residuals were simulated arm by arm rather than in one batch (each reason once)."""
+    _last: dict[str, tuple] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _grids: dict[bytes, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The last prediction and analytic Jacobian, by their point and settings (see :meth:`_memo_key`)."""
 
     # ----------------------------------------------------------------------------- build
     @classmethod
@@ -304,10 +307,12 @@ class FitProblem:
         references = frame["reference_arm"] if "reference_arm" in frame.columns else [""] * len(frame)
         notes: list[str] = []
         prepared = {}
+        on_age_axis: dict[tuple[str, str, str], bool] = {}
         for (study, arm, subject), rows in grouped_units:
             regimen = arm_regimens[(study, arm, subject)]
             age = rows["age_years"].iloc[0]
-            if is_age_axis(rows):  # cross-sectional by age: one untreated course from the start age
+            on_age_axis[(study, arm, subject)] = is_age_axis(rows)
+            if on_age_axis[(study, arm, subject)]:  # cross-sectional by age: one untreated course from the start age
                 if len(regimen) or arm_initial[(study, arm, subject)] != "healthy":
                     raise PoiOdeError(f"{study}/{arm}: an arm on the age axis is the untreated natural history; "
                                       "it takes no regimen and no initial state")
@@ -334,7 +339,7 @@ class FitProblem:
                 if key not in prepared:
                     raise PoiOdeError(f"row {row}, column reference_arm: arm {study}/{ref} is not an arm of the "
                                       "data with group values (individual data cannot be a reference)")
-                if is_age_axis(rows) or is_age_axis(prepared[key][0]):
+                if on_age_axis[(study, arm, subject)] or on_age_axis[key]:
                     raise PoiOdeError(f"row {row}, column reference_arm: relative values need both arms on the "
                                       "day axis")
                 t_ref = float(_sample_times(rows["time_days"].iloc[k:k + 1], prepared[key][1])[0])
@@ -369,7 +374,7 @@ class FitProblem:
             arms.append(
                 Arm(study, arm, regimen, arm_initial[(study, arm, subject)], _age_or_none(age), idx, times,
                     inverse, [o.variable for o in obs], np.array([o.factor for o in obs]), scale_keys, subject,
-                    is_age_axis(rows), extra_variables=sorted({v for _, v in extra}))
+                    on_age_axis[(study, arm, subject)], extra_variables=sorted({v for _, v in extra}))
             )
         label_of = {(a.study, a.arm, a.subject): a for a in arms}
         for a in arms:
@@ -429,8 +434,30 @@ class FitProblem:
             out[arm.label] = base.with_values(own) if own else base
         return out
 
+    def _memo_key(self, theta: np.ndarray) -> tuple:
+        """What a prediction or a Jacobian depends on besides the fixed problem: the point and the settings."""
+        return (np.asarray(theta, float).tobytes(), self.solver, self.batch, self.rtol, self.atol, self.max_steps,
+                self.sensitivity_rtol, self.sensitivity_atol)
+
     def predict(self, theta: np.ndarray, strict: bool = False) -> np.ndarray:
-        """Predicted value of every observation (standard units); NaN where a simulation failed."""
+        """Predicted value of every observation (standard units); NaN where a simulation failed.
+
+        The last prediction is kept: asked again at the same point (a fit evaluates its estimate
+        several times: the optimiser's last step, the chi-square, the result), it is returned
+        without simulating again (a prediction with a failed simulation is not kept, so its
+        failure is counted each time, as before).
+        """
+        key = self._memo_key(theta)
+        kept = self._last.get("predict")
+        if kept is not None and kept[0] == key:
+            return kept[1].copy()
+        failures = self.n_failures
+        pred = self._predict(theta, strict)
+        if self.n_failures == failures:
+            self._last["predict"] = (key, pred.copy())
+        return pred
+
+    def _predict(self, theta: np.ndarray, strict: bool) -> np.ndarray:
         psets = self.parameter_sets(theta)
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         pred = np.full(len(self.observed), np.nan)
@@ -555,7 +582,10 @@ class FitProblem:
                     initial = self._first_observation_state(arm, pset)
                 y_start = initial_state(model, initial, pset, arm.age)
                 times = arm.times
-                grid = output_times(None, times if times[-1] > 0 else np.array([0.0, 1e-9]))
+                key = times.tobytes()  # the output grid of these days, checked once per problem
+                grid = self._grids.get(key)
+                if grid is None:
+                    grid = self._grids[key] = output_times(None, times if times[-1] > 0 else np.array([0.0, 1e-9]))
                 pset = resolve_parameters(model, pset)
                 p = pset.vector(model)
                 resolved = arm.regimen.resolve(model, p)
@@ -564,7 +594,8 @@ class FitProblem:
                 if late:
                     raise DosingError(f"dose of {late[0].dose.agent!r} at day {late[0].dose.time:g} is after the "
                                       f"end of the simulation (day {grid[-1]:g})")
-                y0 = initial_state(model, y_start, pset)  # the checks simulate() makes of a given state
+                # the checks simulate() makes of a given state (a mapping or an array was checked just above)
+                y0 = initial_state(model, y_start, pset) if isinstance(initial, str) else y_start
             except PoiOdeError as exc:
                 results[b] = exc
                 continue
@@ -656,10 +687,11 @@ class FitProblem:
         z = (y - mu) / sig
         cens = self.censored[ok]
         r = z.copy()
-        below, above = cens == -1, cens == 1
-        # censored: -2 log P(Y < L) = -2 log Phi((L - mu)/sigma) as a residual (Beal's M3)
-        r[below] = np.sqrt(np.maximum(-2.0 * log_ndtr(z[below]), 0.0))
-        r[above] = np.sqrt(np.maximum(-2.0 * log_ndtr(-z[above]), 0.0))
+        if cens.any():
+            below, above = cens == -1, cens == 1
+            # censored: -2 log P(Y < L) = -2 log Phi((L - mu)/sigma) as a residual (Beal's M3)
+            r[below] = np.sqrt(np.maximum(-2.0 * log_ndtr(z[below]), 0.0))
+            r[above] = np.sqrt(np.maximum(-2.0 * log_ndtr(-z[above]), 0.0))
         res[ok] = r
         res[failed] = PENALTY
         res = res[self.used]
@@ -709,10 +741,20 @@ class FitProblem:
         the caller falls back to finite differences. With ``solver`` "auto" or "rodas" the
         sensitivities are integrated by the compiled engine (where it builds), else by scipy.
         """
-        from ..sensitivity import forward
-
         if self.analytic_unavailable() is not None:
             return None
+        key = self._memo_key(theta)  # the last Jacobian is kept, as the last prediction (see predict)
+        kept = self._last.get("jacobian")
+        if kept is not None and kept[0] == key:
+            return kept[1].copy()
+        jac = self._jacobian(theta)
+        if jac is not None:
+            self._last["jacobian"] = (key, jac.copy())
+        return jac
+
+    def _jacobian(self, theta: np.ndarray) -> np.ndarray | None:
+        from ..sensitivity import forward
+
         psets = self.parameter_sets(theta)
         scales = {f.key: f.to_value(t) for f, t in zip(self.free, theta) if f.name.startswith("scale_")}
         n_obs = len(self.observed)
@@ -787,7 +829,7 @@ class FitProblem:
             z = (y - mu) / sig
             dz = -dmu / sig[:, None]
         jac = dz.copy()
-        for code, sign in ((-1, 1.0), (1, -1.0)):
+        for code, sign in ((-1, 1.0), (1, -1.0)) if self.censored.any() else ():
             idx = self.censored == code
             if idx.any():
                 zz = sign * z[idx]
@@ -805,6 +847,7 @@ class FitProblem:
         """The problem without its model, which is rebuilt by name in the receiving process
         (the generated code does not pickle): for multistart starts on other processes."""
         state = self.__dict__.copy()
+        state["_last"] = {}  # (kept values: not worth sending)
         model = state.pop("model")
         state["_model_spec"] = _model_spec(model)
         return state
@@ -934,9 +977,11 @@ def _sigmas(frame, error_model: str, sigma: Mapping[str, "float | str"]) -> tupl
     value = frame["value_std"].to_numpy(float)
     out = np.empty(len(frame))
     source = []
-    means = frame.groupby("analyte")["value_std"].transform("mean").to_numpy(float)
+    means = (frame.groupby("analyte")["value_std"].transform("mean").to_numpy(float) if error_model == "additive"
+             else None)  # (the additive model's scale only)
+    analytes = frame["analyte"].tolist()
     for i in range(len(frame)):
-        analyte = frame["analyte"].iloc[i]
+        analyte = analytes[i]
         s = sigma.get(analyte, sigma.get("*"))
         if s == SPREAD and math.isfinite(spread[i]) and spread[i] > 0 and value[i] > 0:
             out[i] = spread[i] / value[i] if error_model == "lognormal" else spread[i]
@@ -951,6 +996,6 @@ def _sigmas(frame, error_model: str, sigma: Mapping[str, "float | str"]) -> tupl
         if s is None or s == SPREAD:
             raise ParameterError(f"row {int(frame['row'].iloc[i])}: {analyte} has no standard error and sigma "
                                  f"gives no number for it: add sigma[{analyte!r}] (or a '*' default)")
-        out[i] = s * max(means[i], 1e-12) if error_model == "additive" else s
+        out[i] = s * max(means[i], 1e-12) if means is not None else s
         source.append(f"assumed ({error_model}, sigma={s:g})")
     return out, source

@@ -240,6 +240,11 @@ class FitResult:
 
 def _clean(value: Any) -> Any:
     """JSON-safe: numpy scalars to Python, NaN/inf to None."""
+    kind = type(value)  # the plain Python types first (most of a result), as the general checks below treat them
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

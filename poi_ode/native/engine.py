@@ -413,7 +413,7 @@ class NativeModel:
         sizes = np.array([g.size for g in grids], dtype=np.int32)
         out_start = np.ascontiguousarray(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32))
         t_out = np.ascontiguousarray(np.concatenate(grids))
-        atol_v = np.ascontiguousarray(np.broadcast_to(np.asarray(atol, float), (n,)))
+        atol_v = _atol_vector(atol, n)
         Y = np.empty((t_out.size, n))
         O = np.full((t_out.size, self.n_outputs), np.nan)
         stats = np.zeros((n_sim, len(_STATS)), dtype=np.int64)
@@ -431,7 +431,8 @@ class NativeModel:
         return ([Y[bounds[b]:bounds[b + 1]] for b in range(n_sim)], [O[bounds[b]:bounds[b + 1]] for b in range(n_sim)],
                 stat_dicts, fails)
 
-    def sensitivities(self, q, y0, S0, columns, pscale, times, rtol: float, atol, max_steps: int):
+    def sensitivities(self, q, y0, S0, columns, pscale, times, rtol: float, atol, max_steps: int,
+                      norm_columns: int | None = None):
         """Integrate states and forward sensitivities of an autonomous model from day 0 (no doses).
 
         Needs a library built with ``native_model(model, sensitivities=True)``.
@@ -445,6 +446,10 @@ class NativeModel:
             column c is controlled on ``pscale[c] * S[:, c]``, in state units.
         times : (n_out,) increasing output days (>= 0; a day 0 gets the initial values).
         rtol, atol, max_steps : as for :meth:`simulate` (``max_steps``: the whole run).
+        norm_columns : int, optional
+            Columns the error norm averages over (default and at least k): a caller that leaves out
+            columns it knows to stay exactly 0 gives their number here, and the steps (and values) are
+            those of the run with them (each would add 0 to the norm's sum).
 
         Returns
         -------
@@ -460,19 +465,26 @@ class NativeModel:
         S = np.ascontiguousarray(np.asarray(S0, float).reshape(n, k).T).copy()  # column c contiguous
         scale = np.ascontiguousarray(pscale, dtype=float)
         t_out = np.ascontiguousarray(times, dtype=float)
-        atol_v = np.ascontiguousarray(np.broadcast_to(np.asarray(atol, float), (n,)))
+        atol_v = _atol_vector(atol, n)
         q = np.ascontiguousarray(q, dtype=float)
         Y = np.full((t_out.size, n), np.nan)
         S_out = np.full((t_out.size, k, n), np.nan)
         stats = np.zeros(len(_STATS), dtype=np.int64)
         t_fail = np.full(1, np.nan)
         status = self.library.poi_sensitivities(
-            q.ctypes.data, y.ctypes.data, S.ctypes.data, k, col.ctypes.data, scale.ctypes.data, t_out.size,
-            t_out.ctypes.data, Y.ctypes.data, S_out.ctypes.data, rtol, atol_v.ctypes.data, max_steps,
-            stats.ctypes.data, t_fail.ctypes.data)
+            q.ctypes.data, y.ctypes.data, S.ctypes.data, k, max(k, int(norm_columns or 0)), col.ctypes.data,
+            scale.ctypes.data, t_out.size, t_out.ctypes.data, Y.ctypes.data, S_out.ctypes.data, rtol,
+            atol_v.ctypes.data, max_steps, stats.ctypes.data, t_fail.ctypes.data)
         if status < 0:
             raise MemoryError("the compiled engine could not allocate its workspace")
         return Y, S_out.transpose(0, 2, 1), dict(zip(_STATS, stats.tolist())), (float(t_fail[0]) if status else None)
+
+
+def _atol_vector(atol, n: int) -> np.ndarray:
+    """Absolute tolerance per state (a scalar for all, or one per state), contiguous."""
+    if np.ndim(atol) == 0:
+        return np.full(n, float(atol))
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(atol, float), (n,)))
 
 
 def native_model(model: "Model", defines: tuple[str, ...] = (), sensitivities: bool = False) -> NativeModel:
@@ -505,8 +517,8 @@ def native_model(model: "Model", defines: tuple[str, ...] = (), sensitivities: b
                                             vp, vp, i]
     library.poi_simulate_ragged.restype = i
     if sensitivities:
-        library.poi_sensitivities.argtypes = [vp, vp, vp, i, vp, vp, i, vp, vp, vp, ctypes.c_double, vp, ctypes.c_long,
-                                              vp, vp]
+        library.poi_sensitivities.argtypes = [vp, vp, vp, i, i, vp, vp, i, vp, vp, vp, ctypes.c_double, vp,
+                                              ctypes.c_long, vp, vp]
         library.poi_sensitivities.restype = i
     n, nq = library.poi_n_states(), library.poi_n_q()
     if n != len(model.states):

@@ -336,6 +336,7 @@ int poi_openmp(void) { return 0; }
 
 typedef struct {
     int k;
+    int k_norm;             /* columns the error norm averages over (>= k: the others are known to stay 0) */
     const int *col;         /* parameter index of each sensitivity column */
     const double *pscale;   /* per column */
     double jst[MAXI(JAC_NNZ, 1)], d2j[MAXI(D2J_NNZ, 1)];
@@ -462,14 +463,16 @@ static int rodas_step_sens(work_t *w, sens_t *s, const double *q, double t, cons
             double r = e5[m] / sc;
             sum += r * r;
         }
-    *err = finite ? sqrt(sum / ((double)N * (s->k + 1))) : INFINITY;
+    *err = finite ? sqrt(sum / ((double)N * (s->k_norm + 1))) : INFINITY;
     return OK;
 }
 
 /* Integrate (y, S) from day 0 (autonomous) writing both at every t_out (increasing, >= 0; a time 0
- * gets the initial values). Returns 0 or a failure code (t_fail its day). */
-int poi_sensitivities(const double *q, double *y, double *S, int k, const int *col, const double *pscale, int n_out,
-                      const double *t_out, double *Y_out, double *S_out, double rtol, const double *atol,
+ * gets the initial values). k_norm >= k: the error norm is the RMS over the states and k_norm columns,
+ * the k integrated and k_norm - k the caller knows to stay exactly 0 (they would add 0 to the sum), so
+ * leaving those out changes no step. Returns 0 or a failure code (t_fail its day). */
+int poi_sensitivities(const double *q, double *y, double *S, int k, int k_norm, const int *col, const double *pscale,
+                      int n_out, const double *t_out, double *Y_out, double *S_out, double rtol, const double *atol,
                       long max_steps, long *stats, double *t_fail) {
     memset(stats, 0, sizeof(long) * ST_SIZE);
     work_t *w = (work_t *)calloc(1, sizeof(work_t));
@@ -483,7 +486,7 @@ int poi_sensitivities(const double *q, double *y, double *S, int k, const int *c
     size_t hn = (size_t)k * MAXI(JAC_NNZ, 1);
     double *buf = (double *)calloc(8 * kn + (size_t)k * fp_len + d2f_len + hn + 1, sizeof(double));
     if (!w || !s || !buf) { free(w); free(s); free(buf); return -1; }
-    s->k = k; s->col = col; s->pscale = pscale;
+    s->k = k; s->k_norm = MAXI(k, k_norm); s->col = col; s->pscale = pscale;
     s->S = S; s->Snew = buf; s->Stmp = buf + kn; s->us = buf + 2 * kn;
     s->fp = buf + 8 * kn; s->d2f = s->fp + (size_t)k * fp_len; s->H = s->d2f + d2f_len;
     s->fp_len = fp_len;

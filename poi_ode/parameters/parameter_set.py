@@ -58,6 +58,10 @@ def _check_value(p: Parameter, value: float, where: str) -> None:
         )
 
 
+_DERIVED = "derived from"  # memo key: (root set, names whose values differ from the root's)
+_VECTOR = "vector of"  # memo key prefix: the checked vector by the identity of a model's parameter signature
+
+
 @dataclass(frozen=True)
 class ParameterSet:
     """The parameter values of one species (or one calibration), with reference data.
@@ -116,7 +120,12 @@ class ParameterSet:
                     raise ParameterError(f"parameter {name!r}: value {raw!r} is not a number") from None
             _check_value(p, value, f"parameter {name!r}")
             new[name] = replace(p, value=value)
-        return replace(self, parameters=new)
+        out = replace(self, parameters=new)
+        # values alone changed (names, units and bounds as here): its vector is this set's root's with the
+        # changed entries replaced, without checking the set against the model again (see vector)
+        root, changed = self._memo.get(_DERIVED, (self, frozenset()))
+        out._memo[_DERIVED] = (root, changed | frozenset(changes))
+        return out
 
     def with_bounds(self, name: str, lower: float, upper: float) -> "ParameterSet":
         """A copy with new bounds for ``name`` (in the set's unit for it)."""
@@ -153,12 +162,32 @@ class ParameterSet:
         return self._memo[key]
 
     def vector(self, model: "Model") -> np.ndarray:
-        """Values in the model's parameter order and declared units (checked, then cached)."""
+        """Values in the model's parameter order and declared units (checked, then cached).
+
+        A set made by :meth:`with_values` takes its root set's vector (checked there) with the
+        changed entries converted here: the same numbers, without converting and checking every
+        parameter per set (a fit makes one set per evaluation).
+        """
+        signature = model.parameter_signature
+        kept = self._memo.get((_VECTOR, id(signature)))  # (hashing the signature costs more than the rest)
+        if kept is not None and kept[0] is signature:
+            return kept[1].copy()
+
         def compute() -> np.ndarray:
+            derived = self._memo.get(_DERIVED)
+            if derived is not None:
+                vec, names = derived[0].vector(model), model.parameter_names
+                for name in derived[1]:
+                    if name in names:  # (a set may hold parameters the model does not use)
+                        i = names.index(name)
+                        vec[i] = self.parameters[name].in_unit(model.parameters[i].unit)
+                return vec
             self.check_against(model)
             return np.array([self.parameters[d.name].in_unit(d.unit) for d in model.parameters])
 
-        return self.memo(model.parameter_signature, compute).copy()
+        vec = self.memo(signature, compute)
+        self._memo[(_VECTOR, id(signature))] = (signature, vec)
+        return vec.copy()
 
     def bounds(self, model: "Model") -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds in the model's parameter order and declared units."""

@@ -260,16 +260,19 @@ def forward(
     # so the Newton matrix (J on every diagonal block; d(JS)/dy left out) is banded: its
     # factorisation grows linearly with the number of parameters. Entry (i, j) of block b goes
     # to row i - j + n - 1, column b n + j of LSODA's packed band storage.
-    i, j = np.divmod(np.arange(n * n), n)
-    packed_rows = np.tile(i - j + n - 1, k + 1)
-    packed_cols = (j[None, :] + n * np.arange(k + 1)[:, None]).ravel()
 
     def rhs(t, z):
         y = z[:n]
         dS = c.jac(t, y, q) @ z[n:].reshape(k, n).T + c.dfdp(t, y, q)[:, cols]
         return np.concatenate([c.rhs(t, y, q), dS.T.ravel()])
 
+    packed_at: list[np.ndarray] = []  # (rows, columns) of the band storage, on the scipy path's first use
+
     def jac(t, z):
+        if not packed_at:
+            i, j = np.divmod(np.arange(n * n), n)
+            packed_at.extend([np.tile(i - j + n - 1, k + 1), (j[None, :] + n * np.arange(k + 1)[:, None]).ravel()])
+        packed_rows, packed_cols = packed_at
         packed = np.zeros((2 * n - 1, n * (k + 1)))
         packed[packed_rows, packed_cols] = np.tile(c.jac(t, z[:n], q).ravel(), k + 1)
         return packed
@@ -277,13 +280,15 @@ def forward(
     native = _native_sensitivities(model, method)
     pscale = np.where(p[cols] != 0, np.abs(p[cols]), 1.0)
 
-    def native_segment(z, seg):
-        Y, S, _, failed = native.sensitivities(np.asarray(q, float), z[:n], z[n:].reshape(k, n).T, cols, pscale,
-                                               seg - seg[0], rtol, atol, 10 * _MAX_STEPS)
+    def native_segment(z, seg, which=np.arange(k)):
+        """``segment`` for the columns ``which`` (z holds only theirs), the error norm over all k."""
+        m = len(which)
+        Y, S, _, failed = native.sensitivities(np.asarray(q, float), z[:n], z[n:].reshape(m, n).T, cols[which],
+                                               pscale[which], seg - seg[0], rtol, atol, 10 * _MAX_STEPS, norm_columns=k)
         if failed is not None:
             raise SimulationError(f"compiled sensitivity integration failed at day {seg[0] + failed:g} "
                                   f"(between day {seg[0]:g} and {seg[-1]:g})")
-        return np.concatenate([Y, S.transpose(0, 2, 1).reshape(len(seg), n * k)], axis=1)
+        return np.concatenate([Y, S.transpose(0, 2, 1).reshape(len(seg), n * m)], axis=1)
 
     def segment(z, seg):
         if native is not None:
@@ -299,8 +304,15 @@ def forward(
 
     y0, S0 = _initial_with_sensitivity(model, pset, initial, age, names, steady_sensitivity, segment)
     # doses add to states only (indices below n); they do not depend on p, so S does not jump
-    out = integrate_across_doses(np.concatenate([y0, S0.T.ravel()]), grid, resolved, segment)
-    states, S = out[:, :n], out[:, n:].reshape(grid.size, k, n).transpose(0, 2, 1)
+    moving = np.arange(k) if native is None else moving_columns(model, cols, y0, S0, resolved)
+    if moving.size == k:
+        out = integrate_across_doses(np.concatenate([y0, S0.T.ravel()]), grid, resolved, segment)
+        states, S = out[:, :n], out[:, n:].reshape(grid.size, k, n).transpose(0, 2, 1)
+    else:  # the columns that stay 0 are not integrated (the steps are the same: see native_segment)
+        out = integrate_across_doses(np.concatenate([y0, S0[:, moving].T.ravel()]), grid, resolved,
+                                     lambda z, seg: native_segment(z, seg, moving))
+        states, S = out[:, :n], np.zeros((grid.size, n, k))
+        S[:, :, moving] = out[:, n:].reshape(grid.size, moving.size, n).transpose(0, 2, 1)
     if not outputs:
         return Sensitivities(grid, states, S, model.state_names, names, p[cols])
     dgdy, dgdp = output_jacobians(model)(grid, states, p)
@@ -309,6 +321,49 @@ def forward(
 
 
 _MAX_STEPS = 200_000
+
+
+def moving_columns(model: Model, cols: np.ndarray, y0: np.ndarray, S0: np.ndarray, resolved) -> np.ndarray:
+    """Positions in ``cols`` of the sensitivity columns that can leave 0 on a run from ``y0`` with the doses
+    ``resolved``; the others are exactly 0 throughout and need no integration.
+
+    The states that stay 0 are the largest set Z of states that start at 0 and get no dose, whose
+    right-hand sides vanish identically with Z at 0 (symbolically: ``y_Z = 0`` is then invariant; a drug
+    that is never given, cells and vesicles of a therapy not given, and what only they feed). The
+    sensitivity to p_j stays 0 if it starts at 0 and df/dp_j vanishes identically with Z at 0: then
+    dS_j/dt = J S_j, linear and homogeneous. Where sympy does not reduce an expression to 0 the column
+    is integrated (the safe side).
+    """
+    dosed = {r.state for r in resolved}
+    start = frozenset(i for i in np.flatnonzero(y0 == 0.0).tolist() if i not in dosed)
+    key = (model.compiled.key, start)
+    if key not in _STAYING_ZERO:
+        _STAYING_ZERO[key] = _staying_zero(model, start)
+    zero_cols = _STAYING_ZERO[key]
+    return np.array([c for c, j in enumerate(cols) if int(j) not in zero_cols or np.any(S0[:, c] != 0.0)],
+                    dtype=int)
+
+
+_STAYING_ZERO: dict[tuple, frozenset[int]] = {}
+
+
+def _staying_zero(model: Model, start: frozenset[int]) -> frozenset[int]:
+    """Parameters (model indices) whose df/dp vanishes with the states that stay 0 from ``start``."""
+    import sympy as sp
+
+    from ..compile import symbolic_pieces
+
+    pieces = symbolic_pieces(model)
+    zero = set(start)
+    changed = True
+    while changed:  # the largest invariant set: drop states that a state outside it feeds
+        subs = {sp.Symbol(f"y{i}"): 0 for i in zero}
+        keep = {i for i in zero if pieces.rhs[i].xreplace(subs) == 0}
+        changed = keep != zero
+        zero = keep
+    subs = {sp.Symbol(f"y{i}"): 0 for i in zero}
+    moving = {j for (_, j), e in zip(pieces.dfdp_nonzero, pieces.dfdp_entries) if e.xreplace(subs) != 0}
+    return frozenset(set(range(pieces.n_params)) - moving)
 
 
 def _native_sensitivities(model: Model, method: str):
