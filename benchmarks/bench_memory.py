@@ -194,7 +194,8 @@ def loop(name: str, step, n: int, threshold: float, trace: bool) -> dict:
     return out
 
 
-def workloads(n_fits: int, n_analytic: int, n_config: int, n_calls: int, out_dir: Path) -> list[tuple[str, object, int, bool]]:
+def workloads(n_fits: int, n_analytic: int, n_config: int, n_calls: int,
+              out_dir: Path) -> list[tuple[str, object, int, bool]]:
     """(name, step, repeats, traced). tracemalloc slows the analytic-Jacobian fit >50x (many small
     allocations in the sensitivity equations) and run_config ~3x (plots): those two are measured by RSS."""
     from poi_ode.data.synthetic import synthetic_dataset

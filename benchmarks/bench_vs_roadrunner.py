@@ -65,7 +65,8 @@ def _compile_times() -> dict:
     )
     rr = (
         "import time, roadrunner, poi_ode as po; m = po.load_model('human'); "
-        "r = po.Regimen([po.Dose(0, 'msc', 1e7, 'cells', 'intraovarian'), po.Dose(90, 'msc', 1e7, 'cells', 'intraovarian')]); "
+        "r = po.Regimen([po.Dose(0, 'msc', 1e7, 'cells', 'intraovarian'), "
+        "po.Dose(90, 'msc', 1e7, 'cells', 'intraovarian')]); "
         "s = po.to_sbml(m, r); t0 = time.perf_counter(); roadrunner.RoadRunner(s); print(time.perf_counter() - t0)"
     )
     with tempfile.TemporaryDirectory() as cache:
@@ -80,7 +81,8 @@ def _compile_times() -> dict:
 def single(repeats: int) -> dict:
     rr_mod = _roadrunner()
     model = po.load_model("human")
-    regimen = po.Regimen([po.Dose(0, "msc", 1e7, "cells", "intraovarian"), po.Dose(90, "msc", 1e7, "cells", "intraovarian")])
+    regimen = po.Regimen([po.Dose(0, "msc", 1e7, "cells", "intraovarian"),
+                          po.Dose(90, "msc", 1e7, "cells", "intraovarian")])
     times = np.linspace(0, 365, 50)
     rr = rr_mod.RoadRunner(po.to_sbml(model, regimen))
     rr.integrator.relative_tolerance, rr.integrator.absolute_tolerance = RTOL, ATOL
@@ -94,7 +96,8 @@ def single(repeats: int) -> dict:
         "libRoadRunner": lambda: (rr.reset(), rr.simulate(0, 365, 50)),
         "poi_ode simulate (rodas)": lambda: po.simulate(model, regimen, times=times, rtol=RTOL, atol=ATOL),
         "poi_ode engine alone (C)": lambda: engine.simulate(q, y0, dose_t, jumps, times, RTOL, ATOL, 100_000),
-        "poi_ode simulate (LSODA)": lambda: po.simulate(model, regimen, times=times, rtol=RTOL, atol=ATOL, method="LSODA"),
+        "poi_ode simulate (LSODA)": lambda: po.simulate(model, regimen, times=times, rtol=RTOL, atol=ATOL,
+                                                        method="LSODA"),
     }
     durations = {name: [] for name in runs}
     for f in runs.values():
@@ -170,7 +173,8 @@ def dose_response(n_doses: int, n_draws: int) -> dict:
             out[i, j] = rr.simulate(0, 90, 2)[-1]
     rr_s = time.perf_counter() - t0
     ours_values = np.concatenate([result.nominal[None], result.draws], axis=0)  # [draw, dose, endpoint]
-    ours_all = np.concatenate([np.concatenate([[result.control], result.control_draws])[:, None, :], ours_values], axis=1)
+    controls = np.concatenate([[result.control], result.control_draws])
+    ours_all = np.concatenate([controls[:, None, :], ours_values], axis=1)
     difference = float(np.nanmax(np.abs(ours_all - out) / (np.abs(out) + 1e-9)))
     n = len(draws) * len(regimens)
     return dict(case=f"human POI, {n_doses} intraovarian MSC doses x ({n_draws} population draws + nominal) + control, "
@@ -189,7 +193,8 @@ def main() -> None:
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     rr_mod = _roadrunner()
-    report = dict(single=single(args.repeats), compile=_compile_times(), dose_response=dose_response(args.doses, args.draws),
+    report = dict(single=single(args.repeats), compile=_compile_times(),
+                  dose_response=dose_response(args.doses, args.draws),
                   versions=dict(python=platform.python_version(), numpy=np.__version__, scipy=scipy.__version__,
                                 roadrunner=rr_mod.__version__, poi_ode=po.__version__),
                   cpus=os.cpu_count(), machine=platform.machine())
@@ -197,7 +202,8 @@ def main() -> None:
     print(s["case"])
     print(f"{'engine':28s} {'median ms':>10s} {'min':>8s} {'max':>8s} {'ratio to RR':>12s}")
     for name, r in s["timings"].items():
-        print(f"{name:28s} {r['median_ms']:10.3f} {r['min_ms']:8.3f} {r['max_ms']:8.3f} {r['ratio_to_roadrunner']:12.2f}")
+        print(f"{name:28s} {r['median_ms']:10.3f} {r['min_ms']:8.3f} {r['max_ms']:8.3f} "
+              f"{r['ratio_to_roadrunner']:12.2f}")
     print(f"RODAS4 steps {s['steps']}; largest relative difference to libRoadRunner "
           f"{s['max_relative_difference_vs_roadrunner']:.1e}")
     c = report["compile"]

@@ -47,7 +47,8 @@ def _median(f, repeats: int) -> float:
 
 def ratios(repeats: int) -> dict[str, float]:
     model = po.load_model("human")
-    regimen = po.Regimen([po.Dose(0, "msc", 1e7, "cells", "intraovarian"), po.Dose(90, "msc", 1e7, "cells", "intraovarian")])
+    regimen = po.Regimen([po.Dose(0, "msc", 1e7, "cells", "intraovarian"),
+                          po.Dose(90, "msc", 1e7, "cells", "intraovarian")])
     times = np.linspace(0, 365, 50)
     out = {}
     fast = _median(lambda: po.simulate(model, regimen, times=times), repeats)
