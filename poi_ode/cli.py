@@ -388,6 +388,7 @@ _CSV_ONLY = {"--species": "species", "--free": "free", "--per-study": "per_study
 _CONFIG_KEY = {"priors": "[priors.NAME]", "initial": "[initial]", "profile": "profiles"}
 """Config keys whose name differs from the option's argument name."""
 
+
 def _fit(args) -> list[Path]:
     import warnings
 

@@ -24,6 +24,9 @@ BASELINES = "evidence/clinical_baselines.csv"
 NATURAL_HISTORY = "evidence/natural_history.csv"
 REVIEW = "review/SCIENCE_REVIEW.md"
 
+NORMAL_975 = 1.959963984540054
+"""The standard normal's 97.5% quantile: a mean's 95% interval is mean +/- NORMAL_975 SD / sqrt(n)."""
+
 
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
@@ -91,7 +94,7 @@ def build_population_targets(shared_dir: str | Path, out_path: str | Path | None
         raise ValueError(f"{NATURAL_HISTORY}: expected one Sharief2018_POF FSH mean with an SD, found {len(pof)}")
     row = pof[0]
     mean, sd, n = float(row["value"]), float(row["spread"]), int(row["n"])
-    half = 1.959963984540054 * sd / math.sqrt(n)
+    half = NORMAL_975 * sd / math.sqrt(n)
     out.append(dict(target="pof_fsh_mean", value=row["value"], low=repr(mean - half), high=repr(mean + half),
                     unit="IU/L", n=row["n"], read_from=f"mean {row['value']}, SD {row['spread']}, n {n} (unit printed "
                     f"'{row['unit']}'); low-high: the mean's 95% interval, mean +/- 1.96 SD / sqrt(n)",
