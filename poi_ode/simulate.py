@@ -994,7 +994,8 @@ def _integrate(c, y0, t, p, method, rtol, atol, max_steps, model, stats) -> np.n
             reached = float(info["tcur"][-1]) if len(info["tcur"]) else float(t[0])
             if not np.isfinite(reached) or not t[0] <= reached <= t[-1]:
                 reached = float(t[0])
-            _fail(model, c, sol[-1] if len(sol) else y0, p, reached, info["message"])
+            last = int(np.searchsorted(t, reached, side="right")) - 1  # the last output day it reached
+            _fail(model, c, sol[last] if last > 0 else y0, p, reached, info["message"])
         return sol
     try:
         res = solve_ivp(
