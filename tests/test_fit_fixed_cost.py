@@ -170,3 +170,22 @@ def test_float64_check_raises_lmfits_error():
     np.testing.assert_array_equal(minimise._float64(good), coerce_float64(good, nan_policy="raise"))
     np.testing.assert_array_equal(minimise._float64(good, ravel=False),
                                   coerce_float64(good, nan_policy="raise", ravel=False))
+
+
+def test_observation_table_columns_equal_the_frame_wide_conversion(mouse, data):
+    """The table reads each column as Python objects column by column: the values and types of
+    ``frame[names].to_numpy(dtype=object)`` (the reference), also with missing values and mixed dtypes."""
+    import pandas as pd
+
+    frame = data.frame.copy()
+    frame["subject"] = ["", np.nan] + [" s "] * (len(frame) - 2)
+    frame.loc[1, "time_days"] = np.nan
+    frame["reference_arm"] = pd.Series([None] * len(frame), dtype=object)
+    names = [c for c in ("row", "study_id", "arm", "subject", "time_days", "age_years", "analyte", "unit_std",
+                         "censored", "axis", "reference_arm") if c in frame.columns]
+    reference = dict(zip(names, frame[names].to_numpy(dtype=object).T.tolist()))
+    ours = {c: frame[c].to_numpy(dtype=object).tolist() for c in names}
+    assert list(ours) == list(reference)
+    for c in names:
+        assert [type(v) for v in ours[c]] == [type(v) for v in reference[c]], c
+        assert [str(v) for v in ours[c]] == [str(v) for v in reference[c]], c  # (NaN != NaN: compared as text)

@@ -428,7 +428,9 @@ def _observation_table(problem: FitProblem, pred: np.ndarray, res: np.ndarray):
     n = len(frame)
     names = [c for c in ("row", "study_id", "arm", "subject", "time_days", "age_years", "analyte", "unit_std",
                          "censored", "axis", "reference_arm") if c in frame.columns]
-    col = dict(zip(names, frame[names].to_numpy(dtype=object).T.tolist()))  # (each value goes through str/float/int)
+    # each column as Python objects (each value then goes through str/float/int): column by column, the values
+    # of frame[names].to_numpy(dtype=object), without building that frame (most of the table's cost)
+    col = {c: frame[c].to_numpy(dtype=object).tolist() for c in names}
     axis = col.get("axis", [None] * n)
     for i in range(n):
         arm, sim_time = unit_of[i]
