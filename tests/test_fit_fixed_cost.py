@@ -134,6 +134,12 @@ def test_clean_is_json_safe_as_before():
              1: (np.array([1.0, np.inf]), {"b": float("-inf")})}
     assert _clean(value) == {"a": [1.0, None, 2.5, 3, True, True, 4, None, "x"], "1": [[1.0, None], {"b": None}]}
     assert type(_clean(np.float64(2.5))) is float and type(_clean(np.int64(3))) is int
+    flat = {"f": 1.5, "nan": float("nan"), "inf": float("inf"), "s": "x", "np": np.float64(-np.inf), 2: np.int64(4),
+            "b": True, "n": None, "sub": np.str_("y")}  # (a dict's plain float and str entries are kept inline)
+    assert _clean(flat) == {"f": 1.5, "nan": None, "inf": None, "s": "x", "np": None, "2": 4, "b": True, "n": None,
+                            "sub": "y"}
+    assert [type(v) for v in _clean(flat).values()] == [float, type(None), type(None), str, type(None), int, bool,
+                                                         type(None), np.str_]
 
 
 def test_is_age_axis_compares_plain_strings_as_pandas_does():
