@@ -195,3 +195,29 @@ def test_observation_table_columns_equal_the_frame_wide_conversion(mouse, data):
     for c in names:
         assert [type(v) for v in ours[c]] == [type(v) for v in reference[c]], c
         assert [str(v) for v in ours[c]] == [str(v) for v in reference[c]], c  # (NaN != NaN: compared as text)
+
+
+def test_kept_parameter_sets_equal_fresh_ones(mouse, data):
+    """The sets of the last point are kept (residuals, then the Jacobian at the same point): the same values as
+    sets built afresh, in a new dict each time; another point gets new sets; a bad point raises every time."""
+    from poi_ode.errors import ParameterError
+
+    problem = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"])
+    theta = problem.initial_vector() + 0.05
+    first = problem.parameter_sets(theta)
+    again = problem.parameter_sets(theta)
+    assert again is not first and again == first
+    again.clear()  # a caller's dict: the kept sets are not changed through it
+    fresh = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"])._parameter_sets(theta)
+    kept = problem.parameter_sets(theta)
+    assert list(kept) == list(fresh)
+    for label, pset in kept.items():
+        np.testing.assert_array_equal(pset.vector(mouse), fresh[label].vector(mouse))
+        assert pset.parameters == fresh[label].parameters
+    other = problem.parameter_sets(theta + 0.01)
+    assert all(other[k] is not kept[k] for k in kept)
+    bad = problem.initial_vector()
+    bad[0] = np.nan  # (a value the set refuses; not kept)
+    for _ in range(2):
+        with pytest.raises(ParameterError, match="s_M"):
+            problem.parameter_sets(bad)

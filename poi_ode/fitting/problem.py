@@ -425,7 +425,21 @@ class FitProblem:
         return np.array([f.lower for f in self.free]), np.array([f.upper for f in self.free])
 
     def parameter_sets(self, theta: np.ndarray) -> dict[str, ParameterSet]:
-        """Parameter set per simulation unit (shared values, then study, arm and subject values)."""
+        """Parameter set per simulation unit (shared values, then study, arm and subject values).
+
+        The sets of the last point are kept (sets are immutable; a new dict of the same sets is
+        returned): the optimiser asks for the residuals and then the Jacobian at the same point,
+        and the second use of a set also finds its vector converted and checked.
+        """
+        key = np.asarray(theta, float).tobytes()
+        kept = self._last.get("parameter_sets")
+        if kept is not None and kept[0] == key:
+            return dict(kept[1])
+        out = self._parameter_sets(theta)
+        self._last["parameter_sets"] = (key, dict(out))
+        return out
+
+    def _parameter_sets(self, theta: np.ndarray) -> dict[str, ParameterSet]:
         model_values = [(f, f.to_value(t)) for f, t in zip(self.free, theta) if not is_nuisance(f.name)]
         base = self.base.with_values({f.name: v for f, v in model_values if f.scope == "shared"})
         out = {}
@@ -556,7 +570,7 @@ class FitProblem:
         on is retried by LSODA, as :func:`~poi_ode.simulate` does.
         """
         from ..native import native_model
-        from ..simulate import DosingError, dose_jumps, output_times, prime_healthy_states, resolve_parameters
+        from ..simulate import DosingError, dose_jumps, output_times, prime_healthy_states
 
         reason = self._batch_unavailable()
         if reason is not None:
@@ -586,8 +600,7 @@ class FitProblem:
                 grid = self._grids.get(key)
                 if grid is None:
                     grid = self._grids[key] = output_times(None, times if times[-1] > 0 else np.array([0.0, 1e-9]))
-                pset = resolve_parameters(model, pset)
-                p = pset.vector(model)
+                p = pset.vector(model)  # (checks the set against the model, as resolve_parameters does)
                 resolved = arm.regimen.resolve(model, p)
                 q = np.array(c.prepare(p))
                 late = [r for r in resolved if r.time > grid[-1] + 1e-12]

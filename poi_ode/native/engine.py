@@ -462,7 +462,8 @@ class NativeModel:
         n = self.n_states
         columns = np.asarray(columns, dtype=int)
         k = columns.size
-        if k and (columns.min() < 0 or columns.max() >= self.library.poi_n_p()):
+        listed = columns.ravel().tolist()  # (the range check on Python ints: no array reductions)
+        if k and (min(listed) < 0 or max(listed) >= self.library.poi_n_p()):
             raise ValueError(f"parameter columns {columns} out of range")
         col = np.ascontiguousarray(columns, dtype=np.int32)
         y = np.ascontiguousarray(y0, dtype=float).copy()
