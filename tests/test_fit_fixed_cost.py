@@ -179,22 +179,34 @@ def test_float64_check_raises_lmfits_error():
 
 
 def test_observation_table_columns_equal_the_frame_wide_conversion(mouse, data):
-    """The table reads each column as Python objects column by column: the values and types of
-    ``frame[names].to_numpy(dtype=object)`` (the reference), also with missing values and mixed dtypes."""
+    """The table reads each column as Python objects from its stored array (column_objects): the values and
+    types of ``frame[names].to_numpy(dtype=object)`` (the reference), with missing values and other dtypes."""
     import pandas as pd
 
+    from poi_ode.data.reading import column_objects
+
     frame = data.frame.copy()
-    frame["subject"] = ["", np.nan] + [" s "] * (len(frame) - 2)
+    n = len(frame)
+    frame["subject"] = ["", np.nan] + [" s "] * (n - 2)
     frame.loc[1, "time_days"] = np.nan
-    frame["reference_arm"] = pd.Series([None] * len(frame), dtype=object)
+    frame["reference_arm"] = pd.Series([None] * n, dtype=object)
+    frame["nullable"] = pd.array([1, None] + [3] * (n - 2), dtype="Int64")
+    frame["category"] = pd.Categorical(["a", "b"] + ["a"] * (n - 2))
+    frame["flag"] = [True, False] + [True] * (n - 2)
+    frame["string"] = pd.array(["x", None] + ["y"] * (n - 2), dtype="string")
+    frame["when"] = pd.to_datetime(["2020-01-01", None] + ["2021-01-01"] * (n - 2))
     names = [c for c in ("row", "study_id", "arm", "subject", "time_days", "age_years", "analyte", "unit_std",
-                         "censored", "axis", "reference_arm") if c in frame.columns]
+                         "censored", "axis", "reference_arm", "nullable", "category", "flag", "string", "when")
+             if c in frame.columns]
     reference = dict(zip(names, frame[names].to_numpy(dtype=object).T.tolist()))
-    ours = {c: frame[c].to_numpy(dtype=object).tolist() for c in names}
-    assert list(ours) == list(reference)
     for c in names:
-        assert [type(v) for v in ours[c]] == [type(v) for v in reference[c]], c
-        assert [str(v) for v in ours[c]] == [str(v) for v in reference[c]], c  # (NaN != NaN: compared as text)
+        ours, public = column_objects(frame, c), frame[c].to_numpy(dtype=object).tolist()
+        for expected in (reference[c], public):
+            assert [type(v) for v in ours] == [type(v) for v in expected], c
+            assert [str(v) for v in ours] == [str(v) for v in expected], c  # (NaN != NaN: compared as text)
+    twice = pd.concat([frame[["arm"]], frame[["arm"]]], axis=1)  # a repeated name: through the Series
+    assert column_objects(twice, "arm") == twice["arm"].to_numpy(dtype=object).tolist()
+
 
 
 def test_kept_parameter_sets_equal_fresh_ones(mouse, data):

@@ -239,6 +239,25 @@ def provenance_columns(dataset: Dataset) -> list[str]:
     return [c for c in dataset.frame.columns if c not in known]
 
 
+def column_objects(frame: "pd.DataFrame", name: str) -> list[Any]:
+    """The values of column ``name`` as Python objects: ``frame[name].to_numpy(dtype=object).tolist()``.
+
+    Converted from the column's stored array as ``Series.to_numpy`` converts it (``np.asarray`` of a
+    NumPy array, ``to_numpy`` of an extension array), taken with ``DataFrame._get_column_array``
+    (read only) where pandas has it, without building the Series (most of the cost of a column of
+    a small frame); through the Series otherwise (a pandas without that method, a repeated column
+    name). The same values and types either way (tested).
+    """
+    getter = getattr(frame, "_get_column_array", None)
+    loc = frame.columns.get_loc(name) if getter is not None else None
+    if isinstance(loc, int):
+        values = getter(loc)  # type: ignore[misc]
+        if isinstance(values, np.ndarray):
+            return np.asarray(values, dtype=object).tolist()
+        return values.to_numpy(dtype=object).tolist()
+    return frame[name].to_numpy(dtype=object).tolist()
+
+
 def iter_arms(dataset: Dataset) -> Iterable[tuple[tuple[str, str, str], "pd.DataFrame"]]:
     """(study, arm, subject) groups in order of appearance; subject is "" for group data."""
     frame = dataset.frame
