@@ -233,3 +233,29 @@ def test_kept_parameter_sets_equal_fresh_ones(mouse, data):
     for _ in range(2):
         with pytest.raises(ParameterError, match="s_M"):
             problem.parameter_sets(bad)
+
+
+def test_kept_residuals_equal_fresh_ones_and_still_count(mouse, data):
+    """Residuals asked again at the same point (a fit's estimate): the values of a fresh problem, each call
+    counted as an evaluation; another point or other settings evaluate again; a failure is not kept."""
+    problem = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"], priors={"s_M": {"median": 1e-6,
+                                                                                             "sd_log10": 1.0}})
+    theta = problem.initial_vector() + 0.1
+    first = problem.residuals(theta)
+    runs = problem.n_simulations
+    again = problem.residuals(theta)
+    assert problem.n_evaluations == 2 and problem.n_simulations == runs
+    np.testing.assert_array_equal(again, first)
+    again[:] = 0.0  # a copy
+    fresh = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"], priors={"s_M": {"median": 1e-6,
+                                                                                           "sd_log10": 1.0}})
+    np.testing.assert_array_equal(problem.residuals(theta), fresh.residuals(theta))
+    moved = problem.residuals(theta + 0.01)
+    assert problem.n_simulations == 2 * runs and not np.array_equal(moved, first)
+    problem.rtol = 1e-6
+    problem.residuals(theta)
+    assert problem.n_simulations == 3 * runs
+    problem.max_steps = 5
+    for k in (1, 2):
+        problem.residuals(problem.initial_vector())
+        assert problem.n_failures == 2 * k  # both arms, each time

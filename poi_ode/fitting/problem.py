@@ -683,8 +683,25 @@ class FitProblem:
         return y
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
-        """Standardised residuals of the observations, then the prior residuals."""
+        """Standardised residuals of the observations, then the prior residuals.
+
+        Every call counts as an evaluation. The last residuals are kept as the last prediction is
+        (see :meth:`predict`; a fit asks for those of its estimate several times) where they are a
+        function of the kept prediction and the point alone: not with published pooled effects
+        (evidence), and not after a failed simulation, whose failure is counted each time.
+        """
         self.n_evaluations += 1
+        key = self._memo_key(theta)
+        kept = self._last.get("residuals")
+        if kept is not None and kept[0] == key:
+            return kept[1].copy()
+        failures = self.n_failures
+        res = self._residuals(theta)
+        if self.n_failures == failures and self.evidence is None:
+            self._last["residuals"] = (key, res.copy())
+        return res
+
+    def _residuals(self, theta: np.ndarray) -> np.ndarray:
         pred = self.predict(theta)
         res = np.empty(len(self.observed))
         failed = ~np.isfinite(pred) | (pred < 0)
