@@ -160,6 +160,11 @@ def test_iter_arms_strips_subjects_as_before(mouse, data):
     keys = [key for key, _ in iter_arms(Dataset(frame, "subjects", {}))]
     expected = list(dict.fromkeys(zip(frame["study_id"], frame["arm"], frame["subject"].astype(str).str.strip())))
     assert keys == expected
+    frame.loc[1, "subject"] = np.nan  # (a missing subject: as the columns' tolist() gave it, "nan")
+    keys = [key for key, _ in iter_arms(Dataset(frame, "subjects", {}))]
+    before = [str(s).strip() for s in frame["subject"].tolist()]
+    assert keys == list(dict.fromkeys(zip(frame["study_id"].tolist(), frame["arm"].tolist(), before)))
+    assert Dataset(frame, "subjects", {}).species == list(dict.fromkeys(frame["species"]))
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")

@@ -46,7 +46,7 @@ class Dataset:
 
     @property
     def species(self) -> list[str]:
-        return list(dict.fromkeys(self.frame["species"]))
+        return list(dict.fromkeys(column_objects(self.frame, "species")))
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -261,10 +261,10 @@ def column_objects(frame: "pd.DataFrame", name: str) -> list[Any]:
 def iter_arms(dataset: Dataset) -> Iterable[tuple[tuple[str, str, str], "pd.DataFrame"]]:
     """(study, arm, subject) groups in order of appearance; subject is "" for group data."""
     frame = dataset.frame
-    subjects = ([str(s).strip() for s in frame["subject"].tolist()] if "subject" in frame.columns
+    subjects = ([str(s).strip() for s in column_objects(frame, "subject")] if "subject" in frame.columns
                 else [""] * len(frame))  # (as astype(str).str.strip(), without a pandas string operation)
     positions: dict[tuple[str, str, str], list[int]] = {}
-    for i, key in enumerate(zip(frame["study_id"].tolist(), frame["arm"].tolist(), list(subjects))):
+    for i, key in enumerate(zip(column_objects(frame, "study_id"), column_objects(frame, "arm"), list(subjects))):
         positions.setdefault(key, []).append(i)
     for key, rows in positions.items():  # (one pass over the rows, not one comparison of every row per arm)
         yield key, frame.iloc[rows]
