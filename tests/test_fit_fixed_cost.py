@@ -188,7 +188,7 @@ def test_observation_table_columns_equal_the_frame_wide_conversion(mouse, data):
     types of ``frame[names].to_numpy(dtype=object)`` (the reference), with missing values and other dtypes."""
     import pandas as pd
 
-    from poi_ode.data.reading import column_objects
+    from poi_ode.data.reading import column_objects, column_values
 
     frame = data.frame.copy()
     n = len(frame)
@@ -209,6 +209,12 @@ def test_observation_table_columns_equal_the_frame_wide_conversion(mouse, data):
         for expected in (reference[c], public):
             assert [type(v) for v in ours] == [type(v) for v in expected], c
             assert [str(v) for v in ours] == [str(v) for v in expected], c  # (NaN != NaN: compared as text)
+    for c in ("time_days", "value_std", "row", "flag", "nullable"):  # numbers as the set-up reads them: a new array
+        ours_f = column_values(frame, c, float)
+        np.testing.assert_array_equal(ours_f, frame[c].to_numpy(dtype=float))
+        assert ours_f.dtype == frame[c].to_numpy(dtype=float).dtype and ours_f.flags.writeable
+        ours_f[:] = -1.0
+        assert not (frame[c].to_numpy(dtype=float) == -1.0).any()  # (the frame is left alone)
     twice = pd.concat([frame[["arm"]], frame[["arm"]]], axis=1)  # a repeated name: through the Series
     assert column_objects(twice, "arm") == twice["arm"].to_numpy(dtype=object).tolist()
 

@@ -11,6 +11,7 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from ..data import Dataset, is_age_axis, iter_arms, parse_regimen
+from ..data.reading import column_objects, column_values
 from ..dosing import Regimen
 from ..errors import AssayScaleWarning, ParameterError, PoiOdeError
 from ..observe import observable
@@ -231,9 +232,9 @@ class FitProblem:
         grouped_units = simulation_units(dataset, bool(per_subject))
         units = [key for key, _ in grouped_units]
         for (study, arm, subject), rows in grouped_units:
-            text = (regimens or {}).get(f"{study}/{arm}", (regimens or {}).get(arm, rows["regimen"].iloc[0]))
+            text = (regimens or {}).get(f"{study}/{arm}", (regimens or {}).get(arm, column_objects(rows, "regimen")[0]))
             arm_regimens[(study, arm, subject)] = parse_regimen(text) if text else Regimen()
-            init = rows["initial"].iloc[0] or "healthy"
+            init = column_objects(rows, "initial")[0] or "healthy"
             if isinstance(initial, str):
                 init = initial
             elif initial is not None:
@@ -301,8 +302,8 @@ class FitProblem:
         if evidence is not None:
             free_params.extend(spread_parameters(evidence.analytes))
 
-        observed = frame["value_std"].to_numpy(float)
-        censored = np.array([{"below": -1, "above": 1}.get(c, 0) for c in frame["censored"]])
+        observed = column_values(frame, "value_std", float)
+        censored = np.array([{"below": -1, "above": 1}.get(c, 0) for c in column_objects(frame, "censored")])
         sig, source = _sigmas(frame, error_model, sigmas)
         references = frame["reference_arm"] if "reference_arm" in frame.columns else [""] * len(frame)
         notes: list[str] = []
@@ -310,7 +311,7 @@ class FitProblem:
         on_age_axis: dict[tuple[str, str, str], bool] = {}
         for (study, arm, subject), rows in grouped_units:
             regimen = arm_regimens[(study, arm, subject)]
-            age = rows["age_years"].iloc[0]
+            age = column_objects(rows, "age_years")[0]
             on_age_axis[(study, arm, subject)] = is_age_axis(rows)
             if on_age_axis[(study, arm, subject)]:  # cross-sectional by age: one untreated course from the start age
                 if len(regimen) or arm_initial[(study, arm, subject)] != "healthy":
@@ -355,7 +356,7 @@ class FitProblem:
             inverse = np.searchsorted(times, t_obs)
             obs = []
             scale_keys = []
-            for i, a, u in zip(idx, rows["analyte"], rows["unit_std"]):
+            for i, a, u in zip(idx, column_objects(rows, "analyte"), column_objects(rows, "unit_std")):
                 o = observable(model, a, u, assay_scale=True)
                 if int(i) in ref_of:  # a ratio of two simulations: units, factors and scales cancel
                     o = replace(o, factor=1.0, needs_scale=False, unconvertible="")
@@ -1002,14 +1003,14 @@ def _sigmas(frame, error_model: str, sigma: Mapping[str, "float | str"]) -> tupl
     Log-normal: sigma_log = se / value (delta method) or ``sigma`` (a CV); proportional: se or
     ``sigma`` x prediction; additive: se or ``sigma`` x the mean observed value of the analyte.
     """
-    se = frame["se_std"].to_numpy(float)
-    spread = frame["spread_std"].to_numpy(float)
-    value = frame["value_std"].to_numpy(float)
+    se = column_values(frame, "se_std", float)
+    spread = column_values(frame, "spread_std", float)
+    value = column_values(frame, "value_std", float)
     out = np.empty(len(frame))
     source = []
     means = (frame.groupby("analyte")["value_std"].transform("mean").to_numpy(float) if error_model == "additive"
              else None)  # (the additive model's scale only)
-    analytes = frame["analyte"].tolist()
+    analytes = column_objects(frame, "analyte")
     for i in range(len(frame)):
         analyte = analytes[i]
         s = sigma.get(analyte, sigma.get("*"))
