@@ -325,7 +325,7 @@ class FitProblem:
                                       f"the {base.species} natural history ({a0:g} y)")
                 t_obs, age = (ages - a0) * DAYS_PER_YEAR, a0
             else:
-                t_obs = _sample_times(rows["time_days"], regimen)
+                t_obs = _sample_times(column_objects(rows, "time_days"), regimen)
             prepared[(study, arm, subject)] = (rows, regimen, age, t_obs)
         # relative values: the reference arm is simulated at the same days, for the same variables
         wanted: dict[tuple[str, str, str], list[tuple[float, str]]] = {}
