@@ -134,6 +134,12 @@ def test_clean_is_json_safe_as_before():
              1: (np.array([1.0, np.inf]), {"b": float("-inf")})}
     assert _clean(value) == {"a": [1.0, None, 2.5, 3, True, True, 4, None, "x"], "1": [[1.0, None], {"b": None}]}
     assert type(_clean(np.float64(2.5))) is float and type(_clean(np.int64(3))) is int
+    flat = {"f": 1.5, "nan": float("nan"), "inf": float("inf"), "s": "x", "np": np.float64(-np.inf), 2: np.int64(4),
+            "b": True, "n": None, "sub": np.str_("y")}  # (a dict's plain float and str entries are kept inline)
+    assert _clean(flat) == {"f": 1.5, "nan": None, "inf": None, "s": "x", "np": None, "2": 4, "b": True, "n": None,
+                            "sub": "y"}
+    assert [type(v) for v in _clean(flat).values()] == [float, type(None), type(None), str, type(None), int, bool,
+                                                         type(None), np.str_]
 
 
 def test_is_age_axis_compares_plain_strings_as_pandas_does():
@@ -154,6 +160,11 @@ def test_iter_arms_strips_subjects_as_before(mouse, data):
     keys = [key for key, _ in iter_arms(Dataset(frame, "subjects", {}))]
     expected = list(dict.fromkeys(zip(frame["study_id"], frame["arm"], frame["subject"].astype(str).str.strip())))
     assert keys == expected
+    frame.loc[1, "subject"] = np.nan  # (a missing subject: as the columns' tolist() gave it, "nan")
+    keys = [key for key, _ in iter_arms(Dataset(frame, "subjects", {}))]
+    before = [str(s).strip() for s in frame["subject"].tolist()]
+    assert keys == list(dict.fromkeys(zip(frame["study_id"].tolist(), frame["arm"].tolist(), before)))
+    assert Dataset(frame, "subjects", {}).species == list(dict.fromkeys(frame["species"]))
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
@@ -170,3 +181,92 @@ def test_float64_check_raises_lmfits_error():
     np.testing.assert_array_equal(minimise._float64(good), coerce_float64(good, nan_policy="raise"))
     np.testing.assert_array_equal(minimise._float64(good, ravel=False),
                                   coerce_float64(good, nan_policy="raise", ravel=False))
+
+
+def test_observation_table_columns_equal_the_frame_wide_conversion(mouse, data):
+    """The table reads each column as Python objects from its stored array (column_objects): the values and
+    types of ``frame[names].to_numpy(dtype=object)`` (the reference), with missing values and other dtypes."""
+    import pandas as pd
+
+    from poi_ode.data.reading import column_objects, column_values
+
+    frame = data.frame.copy()
+    n = len(frame)
+    frame["subject"] = ["", np.nan] + [" s "] * (n - 2)
+    frame.loc[1, "time_days"] = np.nan
+    frame["reference_arm"] = pd.Series([None] * n, dtype=object)
+    frame["nullable"] = pd.array([1, None] + [3] * (n - 2), dtype="Int64")
+    frame["category"] = pd.Categorical(["a", "b"] + ["a"] * (n - 2))
+    frame["flag"] = [True, False] + [True] * (n - 2)
+    frame["string"] = pd.array(["x", None] + ["y"] * (n - 2), dtype="string")
+    frame["when"] = pd.to_datetime(["2020-01-01", None] + ["2021-01-01"] * (n - 2))
+    names = [c for c in ("row", "study_id", "arm", "subject", "time_days", "age_years", "analyte", "unit_std",
+                         "censored", "axis", "reference_arm", "nullable", "category", "flag", "string", "when")
+             if c in frame.columns]
+    reference = dict(zip(names, frame[names].to_numpy(dtype=object).T.tolist()))
+    for c in names:
+        ours, public = column_objects(frame, c), frame[c].to_numpy(dtype=object).tolist()
+        for expected in (reference[c], public):
+            assert [type(v) for v in ours] == [type(v) for v in expected], c
+            assert [str(v) for v in ours] == [str(v) for v in expected], c  # (NaN != NaN: compared as text)
+    for c in ("time_days", "value_std", "row", "flag", "nullable"):  # numbers as the set-up reads them: a new array
+        ours_f = column_values(frame, c, float)
+        np.testing.assert_array_equal(ours_f, frame[c].to_numpy(dtype=float))
+        assert ours_f.dtype == frame[c].to_numpy(dtype=float).dtype and ours_f.flags.writeable
+        ours_f[:] = -1.0
+        assert not (frame[c].to_numpy(dtype=float) == -1.0).any()  # (the frame is left alone)
+    twice = pd.concat([frame[["arm"]], frame[["arm"]]], axis=1)  # a repeated name: through the Series
+    assert column_objects(twice, "arm") == twice["arm"].to_numpy(dtype=object).tolist()
+
+
+
+def test_kept_parameter_sets_equal_fresh_ones(mouse, data):
+    """The sets of the last point are kept (residuals, then the Jacobian at the same point): the same values as
+    sets built afresh, in a new dict each time; another point gets new sets; a bad point raises every time."""
+    from poi_ode.errors import ParameterError
+
+    problem = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"])
+    theta = problem.initial_vector() + 0.05
+    first = problem.parameter_sets(theta)
+    again = problem.parameter_sets(theta)
+    assert again is not first and again == first
+    again.clear()  # a caller's dict: the kept sets are not changed through it
+    fresh = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"])._parameter_sets(theta)
+    kept = problem.parameter_sets(theta)
+    assert list(kept) == list(fresh)
+    for label, pset in kept.items():
+        np.testing.assert_array_equal(pset.vector(mouse), fresh[label].vector(mouse))
+        assert pset.parameters == fresh[label].parameters
+    other = problem.parameter_sets(theta + 0.01)
+    assert all(other[k] is not kept[k] for k in kept)
+    bad = problem.initial_vector()
+    bad[0] = np.nan  # (a value the set refuses; not kept)
+    for _ in range(2):
+        with pytest.raises(ParameterError, match="s_M"):
+            problem.parameter_sets(bad)
+
+
+def test_kept_residuals_equal_fresh_ones_and_still_count(mouse, data):
+    """Residuals asked again at the same point (a fit's estimate): the values of a fresh problem, each call
+    counted as an evaluation; another point or other settings evaluate again; a failure is not kept."""
+    problem = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"], priors={"s_M": {"median": 1e-6,
+                                                                                             "sd_log10": 1.0}})
+    theta = problem.initial_vector() + 0.1
+    first = problem.residuals(theta)
+    runs = problem.n_simulations
+    again = problem.residuals(theta)
+    assert problem.n_evaluations == 2 and problem.n_simulations == runs
+    np.testing.assert_array_equal(again, first)
+    again[:] = 0.0  # a copy
+    fresh = FitProblem.build(mouse, data, ["s_M", "kill_cyclophosphamide"], priors={"s_M": {"median": 1e-6,
+                                                                                           "sd_log10": 1.0}})
+    np.testing.assert_array_equal(problem.residuals(theta), fresh.residuals(theta))
+    moved = problem.residuals(theta + 0.01)
+    assert problem.n_simulations == 2 * runs and not np.array_equal(moved, first)
+    problem.rtol = 1e-6
+    problem.residuals(theta)
+    assert problem.n_simulations == 3 * runs
+    problem.max_steps = 5
+    for k in (1, 2):
+        problem.residuals(problem.initial_vector())
+        assert problem.n_failures == 2 * k  # both arms, each time

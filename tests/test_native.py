@@ -116,3 +116,23 @@ def test_without_a_compiler_auto_uses_lsoda_and_rodas_says_why(human, monkeypatc
     assert po.simulate(human, None, times=TIMES).stats["method"] == "LSODA"
     with pytest.raises(SimulationError, match="no C compiler"):
         po.simulate(human, None, times=TIMES, method="rodas")
+
+
+def test_one_simulation_keeps_the_batch_shape_checks(human):
+    """One simulation skips np.stack (a view of its arrays): a wrongly shaped one still fails as in a batch."""
+    engine = native.native_model(human)
+    p = human.parameter_set.vector(human)
+    q = np.array(human.compiled.prepare(p))
+    y0 = initial_state(human)
+    t, j = dose_jumps(po.Regimen(scenario(human, "msc")).resolve(human, p), len(y0))
+    for bad_q, bad_y0 in ((q[None], y0), (q, y0[None]), (q[:-1], y0), (q, y0[:-1])):
+        with pytest.raises(ValueError, match="batch shapes"):
+            engine.simulate_ragged([bad_q], [bad_y0], [t], [j], [TIMES], 1e-7, 1e-10, 100_000)
+    before = (q.copy(), y0.copy())
+    one = engine.simulate_ragged([q], [y0], [t], [j], [TIMES], 1e-7, 1e-10, 100_000)
+    two = engine.simulate_ragged([q, q], [y0, y0], [t, t], [j, j], [TIMES, TIMES], 1e-7, 1e-10, 100_000)
+    np.testing.assert_array_equal(one[0][0], two[0][1])
+    np.testing.assert_array_equal(one[1][0], two[1][1])
+    assert one[2][0] == two[2][1] and one[3] == [None]
+    np.testing.assert_array_equal(q, before[0])  # the inputs are read, not written
+    np.testing.assert_array_equal(y0, before[1])

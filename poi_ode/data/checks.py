@@ -295,10 +295,12 @@ def is_age_axis(rows: "pd.DataFrame") -> bool:
         ``age_years`` given; the observation is then the untreated natural-history course at
         ``age_years``. False for day-axis rows and for an empty frame.
     """
+    from .reading import column_objects
+
     if len(rows) == 0:
         return False
     if "axis" in rows.columns:
-        axis = rows["axis"].tolist()
+        axis = column_objects(rows, "axis")  # (the values of rows["axis"].tolist() for a column of strings)
         if all(type(a) is str for a in axis):  # (the harmonised column: plain strings, compared here in Python)
             return all(a == "age" for a in axis)
         return bool((rows["axis"] == "age").all())

@@ -46,7 +46,7 @@ class Dataset:
 
     @property
     def species(self) -> list[str]:
-        return list(dict.fromkeys(self.frame["species"]))
+        return list(dict.fromkeys(column_objects(self.frame, "species")))
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -239,13 +239,41 @@ def provenance_columns(dataset: Dataset) -> list[str]:
     return [c for c in dataset.frame.columns if c not in known]
 
 
+def _converted(frame: "pd.DataFrame", name: str, dtype: Any) -> np.ndarray:
+    """``frame[name].to_numpy(dtype=dtype)``, from the column's stored array where pandas gives it."""
+    getter = getattr(frame, "_get_column_array", None)
+    loc = frame.columns.get_loc(name) if getter is not None else None
+    if getter is None or not isinstance(loc, int):  # (no such accessor, or a repeated name): through the Series
+        return frame[name].to_numpy(dtype=dtype)
+    values = getter(loc)  # (read only)
+    return np.asarray(values, dtype=dtype) if isinstance(values, np.ndarray) else values.to_numpy(dtype=dtype)
+
+
+def column_values(frame: "pd.DataFrame", name: str, dtype: Any = object) -> np.ndarray:
+    """The values of column ``name`` as ``frame[name].to_numpy(dtype=dtype)`` gives them, as a new array.
+
+    Converted from the column's stored array as ``Series.to_numpy`` converts it (``np.asarray`` of a
+    NumPy array, ``to_numpy`` of an extension array), taken with ``DataFrame._get_column_array``
+    where pandas has it, without building the Series (most of the cost of a column of a small
+    frame); through the Series otherwise (a pandas without that method, a repeated column name).
+    The same values and dtype either way (tested); always a copy, never the frame's memory.
+    """
+    return np.array(_converted(frame, name, dtype), copy=True)
+
+
+def column_objects(frame: "pd.DataFrame", name: str) -> list[Any]:
+    """The values of column ``name`` as Python objects: ``frame[name].to_numpy(dtype=object).tolist()``
+    (see :func:`column_values`)."""
+    return _converted(frame, name, object).tolist()
+
+
 def iter_arms(dataset: Dataset) -> Iterable[tuple[tuple[str, str, str], "pd.DataFrame"]]:
     """(study, arm, subject) groups in order of appearance; subject is "" for group data."""
     frame = dataset.frame
-    subjects = ([str(s).strip() for s in frame["subject"].tolist()] if "subject" in frame.columns
+    subjects = ([str(s).strip() for s in column_objects(frame, "subject")] if "subject" in frame.columns
                 else [""] * len(frame))  # (as astype(str).str.strip(), without a pandas string operation)
     positions: dict[tuple[str, str, str], list[int]] = {}
-    for i, key in enumerate(zip(frame["study_id"].tolist(), frame["arm"].tolist(), list(subjects))):
+    for i, key in enumerate(zip(column_objects(frame, "study_id"), column_objects(frame, "arm"), list(subjects))):
         positions.setdefault(key, []).append(i)
     for key, rows in positions.items():  # (one pass over the rows, not one comparison of every row per arm)
         yield key, frame.iloc[rows]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..data import Dataset, read_dataset
+from ..data.reading import column_objects
 from ..errors import ParameterError, PoiOdeError
 from ..simulate import METHODS as SOLVERS
 from .jacobian import finite_difference_jacobian
@@ -428,7 +429,9 @@ def _observation_table(problem: FitProblem, pred: np.ndarray, res: np.ndarray):
     n = len(frame)
     names = [c for c in ("row", "study_id", "arm", "subject", "time_days", "age_years", "analyte", "unit_std",
                          "censored", "axis", "reference_arm") if c in frame.columns]
-    col = dict(zip(names, frame[names].to_numpy(dtype=object).T.tolist()))  # (each value goes through str/float/int)
+    # each column as Python objects (each value then goes through str/float/int): column by column, the values
+    # of frame[names].to_numpy(dtype=object), without building that frame or a Series per column
+    col = {c: column_objects(frame, c) for c in names}
     axis = col.get("axis", [None] * n)
     for i in range(n):
         arm, sim_time = unit_of[i]

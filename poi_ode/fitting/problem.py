@@ -11,6 +11,7 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from ..data import Dataset, is_age_axis, iter_arms, parse_regimen
+from ..data.reading import column_objects, column_values
 from ..dosing import Regimen
 from ..errors import AssayScaleWarning, ParameterError, PoiOdeError
 from ..observe import observable
@@ -231,9 +232,9 @@ class FitProblem:
         grouped_units = simulation_units(dataset, bool(per_subject))
         units = [key for key, _ in grouped_units]
         for (study, arm, subject), rows in grouped_units:
-            text = (regimens or {}).get(f"{study}/{arm}", (regimens or {}).get(arm, rows["regimen"].iloc[0]))
+            text = (regimens or {}).get(f"{study}/{arm}", (regimens or {}).get(arm, column_objects(rows, "regimen")[0]))
             arm_regimens[(study, arm, subject)] = parse_regimen(text) if text else Regimen()
-            init = rows["initial"].iloc[0] or "healthy"
+            init = column_objects(rows, "initial")[0] or "healthy"
             if isinstance(initial, str):
                 init = initial
             elif initial is not None:
@@ -301,8 +302,8 @@ class FitProblem:
         if evidence is not None:
             free_params.extend(spread_parameters(evidence.analytes))
 
-        observed = frame["value_std"].to_numpy(float)
-        censored = np.array([{"below": -1, "above": 1}.get(c, 0) for c in frame["censored"]])
+        observed = column_values(frame, "value_std", float)
+        censored = np.array([{"below": -1, "above": 1}.get(c, 0) for c in column_objects(frame, "censored")])
         sig, source = _sigmas(frame, error_model, sigmas)
         references = frame["reference_arm"] if "reference_arm" in frame.columns else [""] * len(frame)
         notes: list[str] = []
@@ -310,7 +311,7 @@ class FitProblem:
         on_age_axis: dict[tuple[str, str, str], bool] = {}
         for (study, arm, subject), rows in grouped_units:
             regimen = arm_regimens[(study, arm, subject)]
-            age = rows["age_years"].iloc[0]
+            age = column_objects(rows, "age_years")[0]
             on_age_axis[(study, arm, subject)] = is_age_axis(rows)
             if on_age_axis[(study, arm, subject)]:  # cross-sectional by age: one untreated course from the start age
                 if len(regimen) or arm_initial[(study, arm, subject)] != "healthy":
@@ -324,7 +325,7 @@ class FitProblem:
                                       f"the {base.species} natural history ({a0:g} y)")
                 t_obs, age = (ages - a0) * DAYS_PER_YEAR, a0
             else:
-                t_obs = _sample_times(rows["time_days"], regimen)
+                t_obs = _sample_times(column_objects(rows, "time_days"), regimen)
             prepared[(study, arm, subject)] = (rows, regimen, age, t_obs)
         # relative values: the reference arm is simulated at the same days, for the same variables
         wanted: dict[tuple[str, str, str], list[tuple[float, str]]] = {}
@@ -355,7 +356,7 @@ class FitProblem:
             inverse = np.searchsorted(times, t_obs)
             obs = []
             scale_keys = []
-            for i, a, u in zip(idx, rows["analyte"], rows["unit_std"]):
+            for i, a, u in zip(idx, column_objects(rows, "analyte"), column_objects(rows, "unit_std")):
                 o = observable(model, a, u, assay_scale=True)
                 if int(i) in ref_of:  # a ratio of two simulations: units, factors and scales cancel
                     o = replace(o, factor=1.0, needs_scale=False, unconvertible="")
@@ -425,7 +426,21 @@ class FitProblem:
         return np.array([f.lower for f in self.free]), np.array([f.upper for f in self.free])
 
     def parameter_sets(self, theta: np.ndarray) -> dict[str, ParameterSet]:
-        """Parameter set per simulation unit (shared values, then study, arm and subject values)."""
+        """Parameter set per simulation unit (shared values, then study, arm and subject values).
+
+        The sets of the last point are kept (sets are immutable; a new dict of the same sets is
+        returned): the optimiser asks for the residuals and then the Jacobian at the same point,
+        and the second use of a set also finds its vector converted and checked.
+        """
+        key = np.asarray(theta, float).tobytes()
+        kept = self._last.get("parameter_sets")
+        if kept is not None and kept[0] == key:
+            return dict(kept[1])
+        out = self._parameter_sets(theta)
+        self._last["parameter_sets"] = (key, dict(out))
+        return out
+
+    def _parameter_sets(self, theta: np.ndarray) -> dict[str, ParameterSet]:
         model_values = [(f, f.to_value(t)) for f, t in zip(self.free, theta) if not is_nuisance(f.name)]
         base = self.base.with_values({f.name: v for f, v in model_values if f.scope == "shared"})
         out = {}
@@ -556,7 +571,7 @@ class FitProblem:
         on is retried by LSODA, as :func:`~poi_ode.simulate` does.
         """
         from ..native import native_model
-        from ..simulate import DosingError, dose_jumps, output_times, prime_healthy_states, resolve_parameters
+        from ..simulate import DosingError, dose_jumps, output_times, prime_healthy_states
 
         reason = self._batch_unavailable()
         if reason is not None:
@@ -586,8 +601,7 @@ class FitProblem:
                 grid = self._grids.get(key)
                 if grid is None:
                     grid = self._grids[key] = output_times(None, times if times[-1] > 0 else np.array([0.0, 1e-9]))
-                pset = resolve_parameters(model, pset)
-                p = pset.vector(model)
+                p = pset.vector(model)  # (checks the set against the model, as resolve_parameters does)
                 resolved = arm.regimen.resolve(model, p)
                 q = np.array(c.prepare(p))
                 late = [r for r in resolved if r.time > grid[-1] + 1e-12]
@@ -670,8 +684,25 @@ class FitProblem:
         return y
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
-        """Standardised residuals of the observations, then the prior residuals."""
+        """Standardised residuals of the observations, then the prior residuals.
+
+        Every call counts as an evaluation. The last residuals are kept as the last prediction is
+        (see :meth:`predict`; a fit asks for those of its estimate several times) where they are a
+        function of the kept prediction and the point alone: not with published pooled effects
+        (evidence), and not after a failed simulation, whose failure is counted each time.
+        """
         self.n_evaluations += 1
+        key = self._memo_key(theta)
+        kept = self._last.get("residuals")
+        if kept is not None and kept[0] == key:
+            return kept[1].copy()
+        failures = self.n_failures
+        res = self._residuals(theta)
+        if self.n_failures == failures and self.evidence is None:
+            self._last["residuals"] = (key, res.copy())
+        return res
+
+    def _residuals(self, theta: np.ndarray) -> np.ndarray:
         pred = self.predict(theta)
         res = np.empty(len(self.observed))
         failed = ~np.isfinite(pred) | (pred < 0)
@@ -972,14 +1003,14 @@ def _sigmas(frame, error_model: str, sigma: Mapping[str, "float | str"]) -> tupl
     Log-normal: sigma_log = se / value (delta method) or ``sigma`` (a CV); proportional: se or
     ``sigma`` x prediction; additive: se or ``sigma`` x the mean observed value of the analyte.
     """
-    se = frame["se_std"].to_numpy(float)
-    spread = frame["spread_std"].to_numpy(float)
-    value = frame["value_std"].to_numpy(float)
+    se = column_values(frame, "se_std", float)
+    spread = column_values(frame, "spread_std", float)
+    value = column_values(frame, "value_std", float)
     out = np.empty(len(frame))
     source = []
     means = (frame.groupby("analyte")["value_std"].transform("mean").to_numpy(float) if error_model == "additive"
              else None)  # (the additive model's scale only)
-    analytes = frame["analyte"].tolist()
+    analytes = column_objects(frame, "analyte")
     for i in range(len(frame)):
         analyte = analytes[i]
         s = sigma.get(analyte, sigma.get("*"))

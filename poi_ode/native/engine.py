@@ -24,6 +24,7 @@ import subprocess
 import tempfile
 import warnings
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -395,24 +396,27 @@ class NativeModel:
         where the simulation failed); stats : list of dicts; t_fail : list of day or None.
         """
         n = self.n_states
-        Q = np.ascontiguousarray(np.stack([np.asarray(q, float) for q in Q]))
-        Y0 = np.ascontiguousarray(np.stack([np.asarray(y, float) for y in Y0]))
+        Q = np.ascontiguousarray(np.stack([np.asarray(q, float) for q in Q]) if len(Q) != 1
+                                 else np.asarray(Q[0], float)[None])  # (one simulation: np.stack's array, no copy)
+        Y0 = np.ascontiguousarray(np.stack([np.asarray(y, float) for y in Y0]) if len(Y0) != 1
+                                  else np.asarray(Y0[0], float)[None])
         n_sim = Q.shape[0]
         if Q.shape != (n_sim, self.n_q) or Y0.shape != (n_sim, n) or len(times) != n_sim:
             raise ValueError(f"batch shapes Q {Q.shape}, Y0 {Y0.shape}, {len(times)} output grids do not match "
                              f"({n_sim}, {self.n_q}/{n})")
-        counts = np.array([len(d) for d in dose_times], dtype=np.int32)
-        start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        dt = np.ascontiguousarray(np.concatenate([np.asarray(d, float) for d in dose_times]) if counts.sum()
+        # offsets as running sums of Python ints (the values of cumsum, without its array operations)
+        start = np.array([0, *accumulate(len(d) for d in dose_times)], dtype=np.int32)
+        total = int(start[-1])
+        dt = np.ascontiguousarray(np.concatenate([np.asarray(d, float) for d in dose_times]) if total
                                   else np.zeros(1))
         jm = np.ascontiguousarray(np.concatenate([np.asarray(j, float).reshape(-1, n) for j in jumps])
-                                  if counts.sum() else np.zeros((1, n)))
+                                  if total else np.zeros((1, n)))
         grids = [np.asarray(t, dtype=float).ravel() for t in times]
         if any(g.size == 0 for g in grids):
             raise ValueError("every simulation of a batch needs at least one output time")
-        sizes = np.array([g.size for g in grids], dtype=np.int32)
-        out_start = np.ascontiguousarray(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32))
-        t_out = np.ascontiguousarray(np.concatenate(grids))
+        bounds = [0, *accumulate(g.size for g in grids)]
+        out_start = np.array(bounds, dtype=np.int32)
+        t_out = np.ascontiguousarray(np.concatenate(grids) if len(grids) != 1 else grids[0])
         atol_v = _atol_vector(atol, n)
         Y = np.empty((t_out.size, n))
         O = np.full((t_out.size, self.n_outputs), np.nan)
@@ -425,9 +429,9 @@ class NativeModel:
         )
         if status < 0:
             raise MemoryError("the compiled engine could not allocate its workspace")
-        stat_dicts = [dict(zip(_STATS, row)) for row in stats.tolist()]
-        fails = [float(t_fail[b]) if stats[b, 4] != 0 else None for b in range(n_sim)]
-        bounds = out_start.tolist()
+        rows = stats.tolist()
+        stat_dicts = [dict(zip(_STATS, row)) for row in rows]
+        fails = [float(t_fail[b]) if rows[b][4] != 0 else None for b in range(n_sim)]
         return ([Y[bounds[b]:bounds[b + 1]] for b in range(n_sim)], [O[bounds[b]:bounds[b + 1]] for b in range(n_sim)],
                 stat_dicts, fails)
 
@@ -458,7 +462,8 @@ class NativeModel:
         n = self.n_states
         columns = np.asarray(columns, dtype=int)
         k = columns.size
-        if k and (columns.min() < 0 or columns.max() >= self.library.poi_n_p()):
+        listed = columns.ravel().tolist()  # (the range check on Python ints: no array reductions)
+        if k and (min(listed) < 0 or max(listed) >= self.library.poi_n_p()):
             raise ValueError(f"parameter columns {columns} out of range")
         col = np.ascontiguousarray(columns, dtype=np.int32)
         y = np.ascontiguousarray(y0, dtype=float).copy()
