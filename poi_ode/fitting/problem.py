@@ -953,7 +953,7 @@ def _dimensions(unit: str, other: str) -> str:
         return ""
 
 
-def _sample_times(days: "pd.Series", regimen: Regimen) -> np.ndarray:
+def _sample_times(days: "Sequence[float] | pd.Series", regimen: Regimen) -> np.ndarray:
     """Simulation times of observations on the day axis: a sample taken at a dose time (after
     day 0) is taken before the dose."""
     dose_times = {d.time for d in regimen}
