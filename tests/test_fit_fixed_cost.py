@@ -188,7 +188,7 @@ def test_observation_table_columns_equal_the_frame_wide_conversion(mouse, data):
     types of ``frame[names].to_numpy(dtype=object)`` (the reference), with missing values and other dtypes."""
     import pandas as pd
 
-    from poi_ode.data.reading import column_objects, column_values
+    from poi_ode.data.columns import column_objects, column_values
 
     frame = data.frame.copy()
     n = len(frame)

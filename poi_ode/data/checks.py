@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import PoiOdeError, UnitError
 from . import plausibility
 from .analytes import ANALYTES, analyte_name, harmonise_unit, relative_factor
+from .columns import column_objects
 from .schema import (
     CENSORING,
     REQUIRED,
@@ -295,8 +296,6 @@ def is_age_axis(rows: "pd.DataFrame") -> bool:
         ``age_years`` given; the observation is then the untreated natural-history course at
         ``age_years``. False for day-axis rows and for an empty frame.
     """
-    from .reading import column_objects
-
     if len(rows) == 0:
         return False
     if "axis" in rows.columns:

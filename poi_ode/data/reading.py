@@ -12,6 +12,7 @@ import numpy as np
 
 from .analytes import analyte_name, harmonise_unit
 from .checks import validate
+from .columns import column_objects
 from .schema import ARM, OBSERVATION, RELATIVE, REQUIRED, DatasetError, Problem, _cell_text, parse_interval, to_float
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -237,34 +238,6 @@ def provenance_columns(dataset: Dataset) -> list[str]:
     known = set(REQUIRED) | set(OBSERVATION) | set(RELATIVE) | set(ARM) | {"row", "axis", "unit_std", "value_std",
                                                                            "spread_std", "se_std"}
     return [c for c in dataset.frame.columns if c not in known]
-
-
-def _converted(frame: "pd.DataFrame", name: str, dtype: Any) -> np.ndarray:
-    """``frame[name].to_numpy(dtype=dtype)``, from the column's stored array where pandas gives it."""
-    getter = getattr(frame, "_get_column_array", None)
-    loc = frame.columns.get_loc(name) if getter is not None else None
-    if getter is None or not isinstance(loc, int):  # (no such accessor, or a repeated name): through the Series
-        return frame[name].to_numpy(dtype=dtype)
-    values = getter(loc)  # (read only)
-    return np.asarray(values, dtype=dtype) if isinstance(values, np.ndarray) else values.to_numpy(dtype=dtype)
-
-
-def column_values(frame: "pd.DataFrame", name: str, dtype: Any = object) -> np.ndarray:
-    """The values of column ``name`` as ``frame[name].to_numpy(dtype=dtype)`` gives them, as a new array.
-
-    Converted from the column's stored array as ``Series.to_numpy`` converts it (``np.asarray`` of a
-    NumPy array, ``to_numpy`` of an extension array), taken with ``DataFrame._get_column_array``
-    where pandas has it, without building the Series (most of the cost of a column of a small
-    frame); through the Series otherwise (a pandas without that method, a repeated column name).
-    The same values and dtype either way (tested); always a copy, never the frame's memory.
-    """
-    return np.array(_converted(frame, name, dtype), copy=True)
-
-
-def column_objects(frame: "pd.DataFrame", name: str) -> list[Any]:
-    """The values of column ``name`` as Python objects: ``frame[name].to_numpy(dtype=object).tolist()``
-    (see :func:`column_values`)."""
-    return _converted(frame, name, object).tolist()
 
 
 def iter_arms(dataset: Dataset) -> Iterable[tuple[tuple[str, str, str], "pd.DataFrame"]]:

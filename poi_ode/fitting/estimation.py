@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 import numpy as np
 
 from ..data import Dataset, read_dataset
-from ..data.reading import column_objects
+from ..data.columns import column_objects
 from ..errors import ParameterError, PoiOdeError
 from ..simulate import METHODS as SOLVERS
 from .jacobian import finite_difference_jacobian

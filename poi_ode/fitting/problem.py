@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from ..data import Dataset, is_age_axis, iter_arms, parse_regimen
-from ..data.reading import column_objects, column_values
+from ..data.columns import column_objects, column_values
 from ..dosing import Regimen
 from ..errors import AssayScaleWarning, ParameterError, PoiOdeError
 from ..observe import observable
