@@ -245,9 +245,8 @@ def _clean(value: Any) -> Any:
         return value if math.isfinite(value) else None
     if kind is str or kind is int or kind is bool or value is None:
         return value
-    if isinstance(value, dict):  # (a finite float or a str entry as _clean gives it, without the call)
-        return {str(k): v if (type(v) is float and math.isfinite(v)) or type(v) is str else _clean(v)
-                for k, v in value.items()}
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     if isinstance(value, (np.floating, float)):
