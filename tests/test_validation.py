@@ -14,7 +14,7 @@ import pytest
 import poi_ode as po
 from poi_ode.cli import main
 from poi_ode.validation import COLUMNS, build_targets, final_menstrual_period, load_targets, run_checks
-from poi_ode.validation.checks import change_points
+from poi_ode.validation.checks import change_points, faddy_gosden_curve
 from poi_ode.validation.targets import TARGET_COLUMNS, targets_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,3 +187,25 @@ def test_change_points_of_a_piecewise_linear_series_are_recovered():
     y = 1.0 + 0.02 * t + 0.1 * np.maximum(t + 6.1, 0) + 0.4 * np.maximum(t + 2.05, 0) \
         - 0.35 * np.maximum(t + 0.2, 0) - 0.17 * np.maximum(t - 2.0, 0)
     assert np.allclose(change_points(t, y, 4), [-6.1, -2.05, -0.2, 2.0], atol=0.02)
+
+
+def test_faddy_gosden_curve_passes_through_its_points_and_continues_the_last_phase():
+    points = [(0.0, 7e5), (37.5, 2.5e4), (50.4, 1e3)]
+    ages = np.array([0.0, 20.0, 37.5, 50.4, 55.0])
+    curve = faddy_gosden_curve(ages, points)
+    assert np.allclose(curve[[0, 2, 3]], np.log10([7e5, 2.5e4, 1e3]), atol=1e-12)
+    # log-linear in between: at 20 y the first phase has run 20/37.5 of its log drop
+    assert curve[1] == pytest.approx(np.log10(7e5) + 20 / 37.5 * np.log10(2.5e4 / 7e5), abs=1e-12)
+    slope = np.log10(1e3 / 2.5e4) / (50.4 - 37.5)
+    assert curve[4] == pytest.approx(3.0 + slope * 4.6, abs=1e-12)
+
+
+def test_the_refit_reserve_bar_is_no_easier_than_the_published_curve(written):
+    """The published curve is a member of the refit's family, so the least-squares refit cannot lose to it."""
+    rows = _csv(written[1]).set_index("check")
+    published = rows.loc["reserve curve against the follicle counts"]
+    refit = rows.loc["reserve curve against the counts, stricter"]
+    assert refit["published"] <= published["published"]
+    assert published["model"] == refit["model"]
+    for row in (published, refit):
+        assert bool(row["passed"]) == (row["model"] <= row["published"])

@@ -87,6 +87,10 @@ TARGET_SPECS: tuple[TargetSpec, ...] = (
     _s("ngf_range_35", "WallaceKelsey2004_FaddyGosden", "primordial 95% range at age 35 (model)", "35"),
     _s("ngf_at_menopause", "Faddy_via_bionumbers", "primordial (NGF)", "50-51"),
     _s("age_natural_menopause", "WallaceKelsey2004_FaddyGosden", "age at natural menopause", "50.4"),
+    # the published Faddy-Gosden reserve curve (values of the model solution printed in the sources)
+    _s("faddy_gosden_birth", "WallaceKelsey2004_FaddyGosden", "primordial (Faddy-Gosden model)", "0"),
+    _s("faddy_gosden_break", "Faddy1992_via_Jirge", "primordial (NGF, both ovaries)", "37.5"),
+    _s("faddy_gosden_menopause", "WallaceKelsey2004_FaddyGosden", "primordial at menopause (Faddy-Gosden)", "50.4"),
     # human AMH
     _s("amh_peak_age_kelsey", "Kelsey2011_AMHmodel", "AMH peak age", "24.5"),
     _s("amh_plateau_start_liefong", "LieFong2012_AMHnomogram", "AMH peak age", "15.8"),
