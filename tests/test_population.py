@@ -109,8 +109,10 @@ def test_a_zero_dose_responds_as_untreated_and_untreated_women_resume(human):
 def test_the_population_calibration_reproduces_the_bundled_values(human):
     """The files carry what poi_ode.population.calibrate computes (rerun it with --write). The least
     squares stop within about 1e-4 relative of the optimum, so 2e-3."""
-    from poi_ode.population.calibrate import calibrate_e2_share, calibrate_population
+    from poi_ode.population.calibrate import calibrate_e2_share, calibrate_population, e2_floor_from_evidence
 
+    floor, _ = e2_floor_from_evidence(human)
+    assert human.parameter_set["E2_floor"].value == pytest.approx(floor, rel=1e-12)
     share, _ = calibrate_e2_share(human)
     assert human.parameter_set["e2_early_follicular_share"].value == pytest.approx(share, rel=1e-6)
     fit = calibrate_population(human)
@@ -129,3 +131,17 @@ def test_responders_command_writes_the_table(tmp_path):
     assert (table.loc[table["endpoint"] == "ovulation", "untreated_fraction"] > 0).all()
     assert (out / "responders.png").stat().st_size > 0
     assert main(["responders", "--doses", "1e6", "--window", "a-b", "--out", str(out)]) == 2
+
+
+def test_the_early_follicular_share_gives_jains_day3_estradiol_for_any_floor(human):
+    """Simulated with the share it computes, a woman of 22.5 y has Jain 2003's cycle-day-3 E2."""
+    from poi_ode.population.calibrate import JAIN_AGE, calibrate_e2_share
+    from poi_ode.validation.targets import load_targets
+
+    jain = load_targets()["e2_day3_20_25_jain"]["value"]
+    for floor in (5.0, 20.0):
+        share, text = calibrate_e2_share(human, floor=floor)
+        pset = human.parameter_set.with_values({"E2_floor": floor, "e2_early_follicular_share": share})
+        traj = po.simulate(human, None, times=[0.0, 1.0], params=pset, initial="healthy", age=JAIN_AGE)
+        assert float(traj["E2_early_follicular"][0]) == pytest.approx(jain, rel=1e-6), floor
+        assert f"E2_floor ({floor:.4g})" in text

@@ -2,6 +2,8 @@
 
 ``python -m poi_ode.population.calibrate [--write]`` recomputes, from the bundled targets:
 
+* ``E2_floor`` (human parameter set): the extra-ovarian estradiol, Kaur et al.'s mean after
+  bilateral oophorectomy;
 * ``e2_early_follicular_share`` (human parameter set): the share of cycle-averaged ovarian
   estradiol that makes the model's early-follicular estradiol of a woman of 22.5 y equal Jain
   2003's cycle-day-3 mean at 20-25 y;
@@ -28,7 +30,8 @@ from .targets import load_population_targets
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["calibrate_e2_share", "calibrate_population", "PopulationFit", "population_statistics", "GRID"]
+__all__ = ["calibrate_e2_share", "e2_floor_from_evidence", "calibrate_population", "PopulationFit",
+           "population_statistics", "GRID"]
 
 GRID = {"reserve_log10": np.linspace(-4.0, math.log10(0.2), 15), "dysfunction_log10": np.linspace(-3.0, 4.0, 15)}
 """The grid of virtual women the calibration interpolates (log10 reserve fraction and dysfunction)."""
@@ -50,21 +53,55 @@ JAIN_AGE = 22.5
 """Age (years) standing for Jain 2003's 20-25 y group."""
 
 
-def calibrate_e2_share(model=None) -> tuple[float, str]:
-    """The early-follicular share of ovarian estradiol, and how it was obtained."""
+def e2_floor_from_evidence(model=None) -> tuple[float, str]:
+    """The extra-ovarian estradiol ``E2_floor`` (the model's E2 unit), and where it comes from.
+
+    The floor is what remains without ovaries: Kaur et al.'s mean serum estradiol after bilateral
+    oophorectomy (surgical menopause), read from the bundled targets.
+    """
+    import poi_ode as po
+
+    from ..units import conversion_factor
+    from ..validation.targets import load_targets
+
+    model = model or po.load_model("human")
+    t = load_targets()["e2_surgical_menopause_kaur"]
+    unit = model.units()["E2"]
+    floor = t["value"] * conversion_factor(t["unit"], unit)
+    return floor, (f"mean serum E2 after bilateral oophorectomy (surgical menopause), {t['value_printed']} "
+                   f"{t['unit']} (SD {t['spread']}, n {t['n']}), {t['citation']} ({t['source_location']}; "
+                   f"{t['evidence_file']} line {t['evidence_rows']}; confidence: {t['confidence']}). "
+                   "It replaces 5 pg/mL (Verdonk 2019, not in the evidence sheets), which lay below every "
+                   "postmenopausal and POI estradiol the sheets hold (poi_ode.population.calibrate)")
+
+
+def calibrate_e2_share(model=None, floor: float | None = None) -> tuple[float, str]:
+    """The early-follicular share of ovarian estradiol, and how it was obtained.
+
+    Parameters
+    ----------
+    model : Model, optional
+        The human model (default: the bundled one).
+    floor : float, optional
+        ``E2_floor`` to use (model's E2 unit; default: the parameter set's).
+    """
     import poi_ode as po
 
     from ..validation.targets import load_targets
 
     model = model or po.load_model("human")
+    pset = model.parameter_set
+    if floor is None:
+        floor = float(pset["E2_floor"].in_unit(model.units()["E2"]))
+    else:
+        pset = pset.with_values({"E2_floor": floor})
     t = load_targets()["e2_day3_20_25_jain"]
-    traj = po.simulate(model, None, times=[0.0, 1.0], initial="healthy", age=JAIN_AGE)
+    traj = po.simulate(model, None, times=[0.0, 1.0], params=pset, initial="healthy", age=JAIN_AGE)
     e2 = float(traj["E2"][0])
-    floor = float(model.parameter_set["E2_floor"].in_unit(model.units()["E2"]))
     share = (t["value"] - floor) / (e2 - floor)
     return share, (f"Jain 2003 cycle-day-3 E2 at 20-25 y ({t['value_printed']} {t['unit']}, geometric mean, n "
                    f"{t['n']}) over the model's cycle-averaged E2 of a woman of {JAIN_AGE:g} y ({e2:.1f}), both above "
-                   f"the floor E2_floor ({floor:g}) (poi_ode.population.calibrate)")
+                   f"the floor E2_floor ({floor:.4g}) (poi_ode.population.calibrate)")
 
 
 def _grid_values(model) -> dict[str, np.ndarray]:
@@ -173,12 +210,13 @@ def write_population(fit: PopulationFit, path: str | Path | None = None) -> None
     path.write_text(text, encoding="utf-8")
 
 
-def write_e2_share(share: float, source: str, path: str | Path | None = None) -> None:
-    """Write ``e2_early_follicular_share`` into the human parameter file."""
+def write_e2(floor: tuple[float, str], share: tuple[float, str], path: str | Path | None = None) -> None:
+    """Write ``E2_floor`` and ``e2_early_follicular_share`` (value, how obtained) into the human parameter file."""
     from ..fitting.insult import Potency, write_potencies
 
     folder = Path(path) if path is not None else None
-    write_potencies([Potency("e2_early_follicular_share", share, "1", source)], folder, species=("human",))
+    write_potencies([Potency("E2_floor", floor[0], "pg/mL", floor[1], kind="literature"),
+                     Potency("e2_early_follicular_share", share[0], "1", share[1])], folder, species=("human",))
 
 
 def desensitisation_grid(fsh_values=(25.0, 35.0, 50.0, 70.0), exponents=(1, 2, 4)) -> "pd.DataFrame":
@@ -222,10 +260,11 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - a report 
     parser = argparse.ArgumentParser(description="Calibrate the virtual POI population (issue 11).")
     parser.add_argument("--write", action="store_true", help="write the values into the bundled files")
     args = parser.parse_args(argv)
-    share, source = calibrate_e2_share()
-    print(f"e2_early_follicular_share = {share:.6g}\n    {source}")
+    floor = e2_floor_from_evidence()
+    share = calibrate_e2_share(floor=floor[0])
+    print(f"E2_floor = {floor[0]:.6g}\n    {floor[1]}\ne2_early_follicular_share = {share[0]:.6g}\n    {share[1]}")
     if args.write:
-        write_e2_share(share, source)
+        write_e2(floor, share)
     fit = calibrate_population()
     for name in ("reserve_log10_mean", "reserve_log10_sd", "dysfunction_log10_mean", "dysfunction_log10_sd"):
         print(f"{name} = {getattr(fit.population, name):.6g}")

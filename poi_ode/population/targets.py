@@ -78,6 +78,11 @@ def build_population_targets(shared_dir: str | Path, out_path: str | Path | None
                     unit="IU/L", n=fsh["n"], read_from=f"value {fsh['value']}, IQR {fsh['spread']} (unit printed "
                     f"'{fsh['unit']}', read as IU/L as the row's note says)", citation=fsh["citation"],
                     file=BASELINES, line=fsh["_line"], confidence=fsh["confidence"]))
+    e2 = _one(rows, "YAN2020", "E2")
+    low, high = (float(x) for x in e2["spread"].split("-"))
+    out.append(dict(target="baseline_e2_median", value=e2["value"], low=repr(low), high=repr(high), unit=e2["unit"],
+                    n=e2["n"], read_from=f"value {e2['value']}, IQR {e2['spread']} {e2['unit']}",
+                    citation=e2["citation"], file=BASELINES, line=e2["_line"], confidence=e2["confidence"]))
     for analyte, target, pattern, what in (
         ("AMH", "baseline_amh_undetectable", r"(\d+)/(\d+) \([\d.]+%\) had AMH <0\.06", "AMH below 0.06 ng/mL"),
         ("AFC", "baseline_afc_zero", r"total AFC 0 in (\d+)/(\d+)", "AFC 0"),

@@ -80,8 +80,10 @@ def validation_markdown(frame: "pd.DataFrame") -> str:
         "ovulation is expected in the following 12 months (`poi_ode.validation.final_menstrual_period`). "
         "Times around the transition are age - FMP.",
         "- **Natural history**: `po.natural_history` from the species' start age (birth for women); a start at "
-        "age A is `po.simulate(model, [], initial=\"healthy\", age=A)`. FSH, E2, AMH are the model's "
-        "cycle-averaged serum levels; the human FSH and E2 references are early-follicular samples.",
+        "age A is `po.simulate(model, [], initial=\"healthy\", age=A)`. FSH and AMH are the model's "
+        "cycle-averaged serum levels. The human E2 references are early-follicular samples (or postmenopausal), so "
+        "human E2 rows use the model's early-follicular E2 (`E2_early_follicular`: the extra-ovarian floor plus the "
+        "early-follicular share of the ovarian estradiol, calibrated on Jain 2003).",
         f"- **Change points** of FSH and E2 are those of a continuous piecewise-linear least-squares fit of the "
         f"log level against years from the model's FMP, from {TRANSITION_WINDOW[0]:+g} to {TRANSITION_WINDOW[1]:+g} y "
         "(4 change points for FSH, 2 for E2, as published).",

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import ndtr
 
+from ..data.analytes import analyte_factor
 from .base import Check, _Rows, _Subject
 
 ISSUE = "issue 11 acceptance criterion"
@@ -42,7 +43,8 @@ def _human(s: _Subject, targets: dict[str, dict]) -> list[Check]:
             return {"fsh": np.quantile(fsh, [0.25, 0.5, 0.75]), "fsh_mean": float(fsh.mean()),
                     "amh_undetectable": float(ndtr((np.log(pop.amh_detection_limit) - np.log(amh))
                                                    / max(pop.amh_sample_sd, 1e-9)).mean()),
-                    "afc_zero": float(np.exp(-np.asarray(batch["AFC"][:, 0])).mean())}
+                    "afc_zero": float(np.exp(-np.asarray(batch["AFC"][:, 0])).mean()),
+                    "e2": np.quantile(np.asarray(batch["E2_early_follicular"][:, 0]), [0.25, 0.5, 0.75])}
         return s._cached("poi_baseline", compute)
 
     fsh_t = t["baseline_fsh_median"]
@@ -69,6 +71,19 @@ def _human(s: _Subject, targets: dict[str, dict]) -> list[Check]:
           "within the published mean's 95% interval (mean +/- 1.96 SD / sqrt(n)); an independent cohort (premature "
           "ovarian failure, n = 25), not a calibration target", "IU/L", _source(pof_t), fsh_mean,
           published=pof_t["value"], low=pof_t["low"], high=pof_t["high"])
+
+    e2_t = t["baseline_e2_median"]
+
+    def e2_median():
+        q = baseline()["e2"] * analyte_factor("E2", s.unit("E2"), e2_t["unit"])
+        return q[1], e2_t["low"] <= q[1] <= e2_t["high"], (
+            f"model quartiles {q[0]:.1f}, {q[1]:.1f}, {q[2]:.1f} {e2_t['unit']}; without ovarian estradiol a woman has "
+            f"E2_floor, {s.pset['E2_floor'].in_unit(s.unit('E2')):g} {s.unit('E2')}")
+
+    r.add("baseline E2 of the virtual POI population", f"median early-follicular E2 of the same {WOMEN} virtual women "
+          "at baseline (model output E2_early_follicular, no sampling noise)", "within the published IQR; not a "
+          "calibration target", e2_t["unit"], _source(e2_t), e2_median, published=e2_t["value"], low=e2_t["low"],
+          high=e2_t["high"])
 
     for key, name, what in (("baseline_amh_undetectable", "amh_undetectable", "AMH below the detection limit"),
                             ("baseline_afc_zero", "afc_zero", "no antral follicle seen (Poisson count of the AFC)")):

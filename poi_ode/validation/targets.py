@@ -114,6 +114,7 @@ TARGET_SPECS: tuple[TargetSpec, ...] = (
     _s("e2_fmp_minus2_sowers", "Sowers2008_E2_FMP", "E2 (fitted population mean)", None, notes="2 y before FMP"),
     _s("e2_fmp_plus2_sowers", "Sowers2008_E2_FMP", "E2 (fitted population mean)", None, notes="2 y after FMP"),
     _s("e2_natural_menopause_kaur", "Kaur_IJRCOG_E2", "E2", None, arm="natural menopause"),
+    _s("e2_surgical_menopause_kaur", "Kaur_IJRCOG_E2", "E2", None, arm="surgical menopause"),
     # mouse
     _s("mouse_exhaustion_age", "Gosden1983_B6_aging", "age at near-exhaustion of primordial+growing follicles"),
     _s("mouse_primary_peak_age", "BristolGould2006_CD1", "age at maximum primary follicle number"),
