@@ -123,3 +123,19 @@ def test_extremes_sentence_finds_the_corner_that_made_up_outputs_come_from():
                     "near the lower end: `down`")
     assert "no parameter" in extremes_sentence(  # type: ignore[arg-type]
         SimpleNamespace(**{**vars(fake), "outputs": pos[:, 2:3] * 0 + rng.random((400, 1))}), "E", count=20)
+
+
+def test_the_gsa_command_on_the_page_reproduces_the_first_seed_of_the_table(tmp_path):
+    """The page's one-seed `poi-ode gsa` command, run through the CLI, gives the committed seed-0 indices."""
+    import shlex
+
+    page = (DOCS / "sensitivity_example.md").read_text(encoding="utf-8")
+    command = re.search(r"```\n(poi-ode gsa .*)\n```", page).group(1)
+    argv = shlex.split(command)[1:]
+    argv[argv.index("--out") + 1] = str(tmp_path)
+    assert main([*argv, "--quiet"]) == 0
+    single = pd.read_csv(tmp_path / "gsa_morris.csv")
+    committed = pd.read_csv(DOCS / "figures" / "gsa_morris.csv")
+    seed0 = committed[committed["seed"] == 0].drop(columns="seed").reset_index(drop=True)
+    assert single[["endpoint", "parameter", "index"]].equals(seed0[["endpoint", "parameter", "index"]])
+    assert np.allclose(single["value"], seed0["value"], rtol=1e-3, atol=1e-9)

@@ -114,8 +114,9 @@ class WorkedExample:
     modules: tuple[str, ...] = ()
 
 
-def gsa_command(trajectories: int, seed: int, out: str = "docs/figures") -> str:
-    """The ``poi-ode gsa`` command that runs one seed of the worked example."""
+def gsa_command(trajectories: int, seed: int, out: str = "results/gsa_example") -> str:
+    """The ``poi-ode gsa`` command that runs one seed of the worked example (its own summary and
+    single-seed table go to ``out``, not over the generated files)."""
     argv = ["poi-ode", "gsa", "--species", "mouse", "--background", EXAMPLE_BACKGROUND,
             "--agent", EXAMPLE_AGENT, "--dose", f"{EXAMPLE_DOSE:g}", "--route", EXAMPLE_ROUTE,
             "--schedule", ",".join(f"{d:g}" for d in EXAMPLE_SCHEDULE),
@@ -355,14 +356,15 @@ def example_markdown(ex: WorkedExample) -> str:
     lines += [f"**The runs.** {ex.trajectories} trajectories, {first.settings['levels']} levels per seed "
               f"({runs_text}). "
               f"The figure and [table]({TABLE}) (both seeds; tidy: seed, endpoint, parameter, index, value, unit) "
-              "show seed " + str(seeds[0]) + "; one seed is the same as this command (from the repository root):",
+              f"show seed {seeds[0]}. One seed of the screen on its own, with the summary `poi-ode gsa` "
+              f"writes (from the repository root; `--seed {seeds[-1]}` for the other):",
               "", "```", gsa_command(ex.trajectories, seeds[0]), "```", "",
               f"![Morris mu*-sigma plots for {', '.join(first.endpoints)}]({FIGURE})", ""]
     sigma_lines = []
     for e in first.endpoints:
         w = _wide(first, e).head(TOP)
-        above = int((w["sigma"] >= w["mu_star"]).sum())
-        sigma_lines.append(f"- `{e}`: `sigma` ≥ `mu_star` for {above} of the top {len(w)}.")
+        above = int((w["sigma"] > w["mu_star"]).sum())
+        sigma_lines.append(f"- `{e}`: `sigma` > `mu_star` for {above} of the top {len(w)}.")
     lines += ["Points above the dashed line (`sigma` > `mu_star`) are parameters whose effect depends on where "
               f"the others sit in the box (nonlinearity or interaction). Seed {seeds[0]}:", "", *sigma_lines, ""]
     # stability
