@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,9 +63,9 @@ EXAMPLE_PARAMETERS = (
 inflammation, repair, the two drugs); the follicle and hormone physiology stays at the set's values."""
 
 EXAMPLE_BOUNDS = {"kill_cyclophosphamide": (0.005, 0.03), "kill_busulfan": (0.005, 0.03)}
-"""Bounds narrowed from the set's (kg/mg): the cyclophosphamide ED50 of 49 mg/kg (C57BL/6N) and
-137 mg/kg (DBA/2N) for primordial follicle loss give kill = ln 2 / ED50 = 0.014 and 0.005 kg/mg
-(docs/model.md); busulfan was assumed alike when the example was designed."""
+"""Bounds narrowed from the set's (kg/mg), around kill = ln 2 / ED50 for the strain range of the
+cyclophosphamide ED50 quoted in the set's source of ``kill_cyclophosphamide``; busulfan was
+assumed alike when the example was designed (the page says whether the set's values lie inside)."""
 
 SEEDS = (0, 1)
 """The two samples of the same box."""
@@ -103,6 +103,8 @@ class WorkedExample:
     trajectories : int
     modules : tuple of str
         The model's module names.
+    sources : dict of str to str
+        The set's source of each narrowed parameter.
     """
 
     runs: dict[int, GlobalSensitivity]
@@ -112,6 +114,7 @@ class WorkedExample:
     at_bound: dict[str, str]
     trajectories: int
     modules: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def gsa_command(trajectories: int, seed: int, out: str = "results/gsa_example") -> str:
@@ -192,7 +195,7 @@ def run_worked_example(
         elif math.isclose(p.value, p.lower, rel_tol=1e-9, abs_tol=1e-300):
             at_bound[n] = "lower"
     return WorkedExample(runs, local, pools, set_bounds, at_bound, int(trajectories),
-                         tuple(mod.name for mod in m.modules))
+                         tuple(mod.name for mod in m.modules), {n: pset[n].source for n in EXAMPLE_BOUNDS})
 
 
 # ----------------------------------------------------------------------------- derived statements
@@ -324,9 +327,10 @@ def example_markdown(ex: WorkedExample) -> str:
         + ", ".join(f"`{e}` ({u})" for e, u in units.items()) + ".", "",
     ]
     # the narrowed bounds, checked against the set
-    lines += ["**The narrowed bounds.** The follicle-kill constants are narrowed from the set's bounds to the "
-              "range of the published cyclophosphamide ED50 for primordial follicle loss (49 mg/kg in C57BL/6N, "
-              "137 mg/kg in DBA/2N mice: kill = ln 2 / ED50; see [model.md](model.md)):", "",
+    source = ex.sources.get("kill_cyclophosphamide", "")
+    lines += ["**The narrowed bounds.** The follicle-kill constants are narrowed from the set's bounds to about "
+              "ln 2 / ED50 over the strain range of the cyclophosphamide ED50 for primordial follicle loss (the "
+              f"set's source of `kill_cyclophosphamide`: \"{source}\"; see [model.md](model.md)):", "",
               "| parameter | set's value | set's bounds | bounds here | set's value inside? |", "|---|---|---|---|---|"]
     for name, (lo, hi) in EXAMPLE_BOUNDS.items():
         value, slo, shi = ex.set_bounds[name]
