@@ -139,3 +139,10 @@ def test_the_gsa_command_on_the_page_reproduces_the_first_seed_of_the_table(tmp_
     seed0 = committed[committed["seed"] == 0].drop(columns="seed").reset_index(drop=True)
     assert single[["endpoint", "parameter", "index"]].equals(seed0[["endpoint", "parameter", "index"]])
     assert np.allclose(single["value"], seed0["value"], rtol=1e-3, atol=1e-9)
+
+
+def test_bad_trajectories_exit_2_with_one_line_and_write_nothing(tmp_path, capsys):
+    out = tmp_path / "example"
+    assert main(["sensitivity-example", "--trajectories", "1", "--out", str(out)]) == 2
+    assert "trajectories must be a whole number >= 2, got 1" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert not out.exists()
