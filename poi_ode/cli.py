@@ -3,7 +3,8 @@
 Subcommands: ``run`` (the main job; until prediction lands, a demonstration simulation),
 ``simulate`` (one regimen, CSV and PNG out), ``fit`` (a dataset CSV or a fit config),
 ``gallery`` (the fit gallery page), ``datasets`` (list or show bundled data),
-``equations`` (the generated equation page) and ``gsa`` (Morris or Sobol' global sensitivity
+``equations`` (the generated equation page), ``sensitivity-example`` (the generated worked
+example of docs/sensitivity.md) and ``gsa`` (Morris or Sobol' global sensitivity
 of endpoints; CSV, PNG and a Markdown summary out).
 Bad arguments or files end with exit code 2 and one line on stderr.
 """
@@ -206,6 +207,13 @@ def _parser() -> argparse.ArgumentParser:
                                           "validation page (validation.md and validation.csv)")
     val.add_argument("--out", type=Path, default=Path("docs"), help="output folder (default: docs)")
 
+    ex = sub.add_parser("sensitivity-example", help="run the worked example of docs/sensitivity.md (Morris screen, "
+                                                    "two seeds, local coefficients); write its generated page")
+    ex.add_argument("--out", type=Path, default=Path("docs"),
+                    help="output folder (default: docs): sensitivity_example.md, figures/gsa_morris.png and .csv")
+    ex.add_argument("--trajectories", type=int, default=100, help="Morris trajectories per seed (default: 100)")
+    ex.add_argument("--serial", action="store_true", help="no process pool")
+
     eq = sub.add_parser("equations", help="write the generated equation page (Markdown)")
     eq.add_argument("--out", type=Path, default=None, help="file to write (default: standard output)")
     return parser
@@ -266,6 +274,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .validation import write_validation
 
             written = list(write_validation(args.out))
+        elif args.command == "sensitivity-example":
+            from .sensitivity import write_worked_example
+
+            written = list(write_worked_example(args.out, trajectories=args.trajectories,
+                                                executor="serial" if args.serial else None))
         else:
             written = _equations(args.out)
     except (PoiOdeError, OSError) as exc:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 import sympy as sp
 
 import poi_ode as po
-from poi_ode.cli import main
+from poi_ode.cli import _parser, main
 from poi_ode.export import equations_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,11 +195,19 @@ def test_cli_gsa_bad_arguments_exit_2_with_one_line(tmp_path, capsys, argv, mess
     assert not list(tmp_path.glob("gsa_*"))
 
 
-def test_sensitivity_page_shows_the_outputs_of_its_command():
-    page = (ROOT / "docs" / "sensitivity.md").read_text(encoding="utf-8")
-    summary = (ROOT / "docs" / "figures" / "gsa_morris.md").read_text(encoding="utf-8")
-    command = re.search(r"Command: `(.*)`", summary).group(1)
-    assert command in page, "docs/sensitivity.md gives another command than the one that made docs/figures"
-    for name in ("gsa_morris.png", "gsa_morris.csv", "gsa_morris.md"):
+def test_sensitivity_example_gives_the_gsa_command_of_its_figure():
+    """The one-seed command on the generated page is the screen the page ran (same settings, read back by the CLI)."""
+    from poi_ode.sensitivity.example import EXAMPLE_BOUNDS, EXAMPLE_ENDPOINTS, EXAMPLE_PARAMETERS, gsa_command
+
+    page = (ROOT / "docs" / "sensitivity_example.md").read_text(encoding="utf-8")
+    command = gsa_command(100, 0)
+    assert f"```\n{command}\n```" in page
+    argv = shlex.split(command)[1:]
+    args = _parser().parse_args(argv)
+    assert args.endpoints.split(",") == list(EXAMPLE_ENDPOINTS)
+    assert args.parameters.split(",") == list(EXAMPLE_PARAMETERS)
+    assert {b.split("=")[0]: tuple(map(float, b.split("=")[1].split(":"))) for b in args.bounds} == EXAMPLE_BOUNDS
+    assert (args.trajectories, args.seed, args.agent, args.dose) == (100, 0, "msc", 1e6)
+    for name in ("gsa_morris.png", "gsa_morris.csv"):
         assert f"figures/{name}" in page
         assert (ROOT / "docs" / "figures" / name).stat().st_size > 1000
