@@ -305,10 +305,16 @@ def _human(subject: _Subject, targets: dict[str, dict]) -> list[Check]:
     published_rms = float(np.sqrt(np.mean((faddy_gosden_curve(count_ages, fg_points) - count_logs) ** 2)))
     refit_rms, (level, slope1, slope2, bend) = _faddy_gosden_refit(count_ages, count_logs)
 
-    def model_rms(bar: float, note: str):
+    def counts_rms() -> float:
         def compute():
             traj, years = nh()
-            rms = float(np.sqrt(np.mean((np.log10(np.interp(count_ages, years, traj["F_prim"])) - count_logs) ** 2)))
+            return float(np.sqrt(np.mean((np.log10(np.interp(count_ages, years, traj["F_prim"])) - count_logs) ** 2)))
+
+        return s._cached("follicle_counts_rms", compute)
+
+    def model_rms(bar: float, note: str):
+        def compute():
+            rms = counts_rms()
             return rms, rms <= bar, note
 
         return compute
